@@ -1,0 +1,11 @@
+#pragma once
+/// xgrad autograd: the one header users (and nn) include.
+
+#include "dtype.hpp"          // IWYU pragma: export
+#include "engine.hpp"         // IWYU pragma: export
+#include "error.hpp"          // IWYU pragma: export
+#include "gradcheck.hpp"      // IWYU pragma: export
+#include "grad_mode.hpp"      // IWYU pragma: export
+#include "node.hpp"           // IWYU pragma: export
+#include "ops.hpp"            // IWYU pragma: export
+#include "tensor.hpp"         // IWYU pragma: export

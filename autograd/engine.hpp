@@ -1,0 +1,38 @@
+#pragma once
+/// The backward engine: one reverse sweep over the recorded graph.
+
+#include <vector>
+
+#include "tensor.hpp"
+
+namespace xgrad {
+
+/// Runs backward passes. Tensor::backward() and grad() are its public faces.
+class Engine {
+public:
+    /// Accumulates d(sum_i <roots[i], grads[i]>)/d(leaf) into every reachable leaf's .grad.
+    static void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
+                         bool retain_graph, bool create_graph);
+    /// Returns the gradients with respect to `inputs` without touching any .grad.
+    static std::vector<Tensor> grad(const std::vector<Tensor>& roots,
+                                    const std::vector<Tensor>& grads,
+                                    const std::vector<Tensor>& inputs, bool retain_graph,
+                                    bool create_graph, bool allow_unused);
+
+private:
+    static std::vector<Tensor> run(const char* caller, const std::vector<Tensor>& roots,
+                                   const std::vector<Tensor>& grads,
+                                   const std::vector<Tensor>* inputs, bool retain_graph,
+                                   bool create_graph, bool allow_unused);
+    static void accumulate_into_leaf(Node& leaf, Tensor grad, bool create_graph);
+};
+
+/// Gradients of `outputs` (seeded with `grad_outputs`, or 1 for one-element outputs) with
+/// respect to `inputs`, returned rather than accumulated into .grad. With create_graph the
+/// result is itself recorded and can be differentiated again. An input the outputs do not
+/// depend on is an error unless allow_unused (it then gets an undefined Tensor).
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs = {}, bool retain_graph = false,
+                         bool create_graph = false, bool allow_unused = false);
+
+}  // namespace xgrad

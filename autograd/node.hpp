@@ -1,0 +1,108 @@
+#pragma once
+/// Node: one recorded operation in the dynamic graph, with its backward rule.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensor.hpp"
+
+namespace xgrad {
+
+class Node;
+
+/// What a backward rule sees: the incoming gradient, the values saved in forward, and which
+/// inputs need a gradient (skip the work for the others and return an undefined Tensor).
+class BackwardContext {
+public:
+    BackwardContext(const Node& node, const Tensor& grad_out) : node_(node), grad_out(grad_out) {}
+    /// Saved value i, placed back in the graph when the backward is itself recorded.
+    Tensor saved(std::size_t i) const;
+    bool needs_grad(std::size_t input) const;
+
+private:
+    const Node& node_;
+
+public:
+    /// Gradient of the loss with respect to this node's output (same shape as the output).
+    const Tensor& grad_out;
+};
+
+/// Returns one gradient per input, each written in differentiable operations so that a
+/// recorded backward (create_graph) can be differentiated again. A gradient may have the
+/// broadcast shape of the output: the engine sums it back to the input's shape.
+using BackwardFn = std::function<std::vector<Tensor>(const BackwardContext&)>;
+
+/// A value kept for backward: its storage, the version it had, and where it sits in the graph.
+struct SavedTensor {
+    static constexpr int output = -1;  ///< the node's own output
+    static constexpr int constant = -2;  ///< not connected to the graph
+    std::shared_ptr<Storage> storage;
+    std::uint64_t version = 0;
+    int input_index = constant;  ///< which input it is, or output / constant
+};
+
+// Note [Graph ownership]
+// A tensor owns the node that produced it; a node owns the nodes of its inputs (edges) and
+// the storage of its saved values, never a tensor handle, so nothing owns its consumers or
+// itself. A saved output is kept as storage only and re-attached to the node when unpacked.
+// A leaf tensor owns its leaf node, which points back at it weakly to accumulate .grad.
+class Node : public std::enable_shared_from_this<Node> {
+public:
+    /// An operation node; `inputs[i]` is null where input i does not require grad.
+    Node(std::string name, Shape shape, Dtype dtype);
+    /// A leaf node that accumulates into `leaf`'s gradient.
+    Node(std::weak_ptr<TensorImpl> leaf, Shape shape, Dtype dtype);
+    /// Tears the graph down without recursion (Note [Iterative teardown]).
+    ~Node();
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    /// Number of nodes alive in the process (tests use it to prove graphs are freed).
+    static std::int64_t live_count();
+
+    bool is_leaf() const { return is_leaf_; }
+    const std::string& name() const { return name_; }
+    /// Shape and dtype of the tensor this node produces.
+    const Shape& shape() const { return shape_; }
+    Dtype dtype() const { return dtype_; }
+    const std::vector<std::shared_ptr<Node>>& inputs() const { return inputs_; }
+    /// True once a backward without retain_graph has freed the saved values.
+    bool released() const { return released_; }
+
+private:
+    friend class BackwardContext;
+    friend class Engine;
+    friend Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
+                            std::vector<Tensor> saved, BackwardFn backward);
+
+    std::string name_;
+    Shape shape_;
+    Dtype dtype_;
+    bool is_leaf_ = false;
+    bool released_ = false;
+    std::vector<std::shared_ptr<Node>> inputs_;
+    std::vector<SavedTensor> saved_;
+    BackwardFn backward_;
+    std::weak_ptr<TensorImpl> leaf_;
+
+    // Engine scratch space, valid only inside one backward call.
+    std::uint64_t visit_mark_ = 0;
+    bool needed_ = false;
+    int target_slot_ = -1;
+    Tensor pending_grad_;
+
+    static std::atomic<std::int64_t> live_;
+};
+
+/// Records `result` as the output of operation `name` applied to `inputs`, if grad mode is on
+/// and any input requires grad; otherwise returns `result` untouched. `saved` lists the tensors
+/// backward needs (inputs, the result itself, or constants); `backward` must capture nothing
+/// that owns a tensor. This is how every built-in op is written, and how users add their own.
+Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
+                 std::vector<Tensor> saved, BackwardFn backward);
+
+}  // namespace xgrad

@@ -1,0 +1,112 @@
+#pragma once
+/// The catalogue: every differentiable operation, grouped by family. Each is defined, forward
+/// and backward together, in ops/<family>.cpp; tests/autograd/test_ops.cpp holds a gradcheck
+/// row for every name in `op_catalogue` and fails if one is missing.
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+#include "tensor.hpp"
+
+namespace xgrad {
+
+/// Axes to reduce over; negative values count from the end; empty means all axes.
+using Axes = std::vector<int>;
+/// Class labels, one per row of a batch.
+using Labels = xt::xtensor<std::int64_t, 1>;
+/// Row indices into axis 0.
+using Indices = std::vector<std::size_t>;
+
+// ---- Elementwise, binary (NumPy broadcasting) ----------------------------------------------
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);  ///< add(a, neg(b))
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& base, const Tensor& exponent);
+Tensor maximum(const Tensor& a, const Tensor& b);  ///< ties split the gradient equally
+Tensor minimum(const Tensor& a, const Tensor& b);  ///< ties split the gradient equally
+/// Elementwise choice: a where mask is true, b elsewhere; the unused side gets zero gradient.
+Tensor where(const xt::xarray<bool>& mask, const Tensor& a, const Tensor& b);
+
+// ---- Elementwise, unary ---------------------------------------------------------------------
+Tensor neg(const Tensor& x);
+Tensor pow(const Tensor& base, double exponent);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);  ///< gradient 0 at 0
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);  ///< gradient 0 at 0
+/// Limits to [low, high]; the gradient passes where low <= x <= high.
+Tensor clamp(const Tensor& x, double low, double high);
+
+// ---- Linear algebra -------------------------------------------------------------------------
+/// Matrix product through BLAS gemm: (m,k)@(k,n), (m,k)@(k,) and (k,)@(k,n). The transpose
+/// flags multiply by a 2-D operand's transpose without copying it.
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
+              bool transpose_b = false);
+/// Reverses the axes (the matrix transpose for 2-D), or permutes them as `axes` says.
+Tensor transpose(const Tensor& x, const Axes& axes = {});
+
+// ---- Shape ----------------------------------------------------------------------------------
+Tensor reshape(const Tensor& x, const Shape& shape);
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+/// Sums a broadcast `x` down to `shape` (the adjoint of broadcast_to).
+Tensor sum_to(const Tensor& x, const Shape& shape);
+/// Rows `indices` of axis 0, in that order (repeats allowed): mini-batch selection.
+Tensor take_rows(const Tensor& x, const Indices& indices);
+/// Zeros with `rows` rows, to which row i of `x` is added at row indices[i] (adjoint of take_rows).
+Tensor scatter_rows(const Tensor& x, const Indices& indices, std::size_t rows);
+/// Rows [begin, end) of axis 0.
+Tensor slice_rows(const Tensor& x, std::size_t begin, std::size_t end);
+
+// ---- Reductions -----------------------------------------------------------------------------
+Tensor sum(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+Tensor mean(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+/// Maximum; tied maxima share the gradient equally.
+Tensor max(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+
+// ---- Softmax family (numerically stable) ---------------------------------------------------
+Tensor logsumexp(const Tensor& x, int axis, bool keepdims = false);
+Tensor softmax(const Tensor& x, int axis);
+Tensor log_softmax(const Tensor& x, int axis);
+
+// ---- Losses (fused for stability; nn wraps them with reductions) ---------------------------
+/// Per-row cross-entropy of softmax(logits) against integer labels: (N,C),(N,) -> (N,).
+/// Gradient: softmax(logits) - one_hot(labels).
+Tensor softmax_cross_entropy(const Tensor& logits, const Labels& labels);
+/// Sum of squared differences, shapes must match exactly (no broadcasting): -> ().
+Tensor squared_error(const Tensor& prediction, const Tensor& target);
+
+// ---- Operators ------------------------------------------------------------------------------
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& x);
+Tensor operator+(const Tensor& a, double b);
+Tensor operator-(const Tensor& a, double b);
+Tensor operator*(const Tensor& a, double b);
+Tensor operator/(const Tensor& a, double b);
+Tensor operator+(double a, const Tensor& b);
+Tensor operator-(double a, const Tensor& b);
+Tensor operator*(double a, const Tensor& b);
+Tensor operator/(double a, const Tensor& b);
+
+/// Every differentiable operation above, by name.
+inline constexpr std::array<std::string_view, 34> op_catalogue = {
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where",
+    "neg", "pow_scalar", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "clamp",
+    "matmul", "transpose",
+    "reshape", "broadcast_to", "sum_to", "take_rows", "scatter_rows", "slice_rows",
+    "sum", "mean", "max",
+    "logsumexp", "softmax", "log_softmax",
+    "softmax_cross_entropy", "squared_error",
+};
+
+}  // namespace xgrad

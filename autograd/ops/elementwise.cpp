@@ -1,0 +1,112 @@
+// Elementwise binary operations with NumPy broadcasting. Each backward returns gradients of
+// the output's (broadcast) shape; the engine sums them back to each input's shape.
+
+#include <xtensor/xoperation.hpp>
+
+#include "../node.hpp"
+#include "../ops.hpp"
+#include "kernel.hpp"
+
+namespace xgrad {
+
+using detail::map_binary;
+using Grads = std::vector<Tensor>;
+
+// add: grad_a = grad_out, grad_b = grad_out
+Tensor add(const Tensor& a, const Tensor& b) {
+    Tensor out = map_binary("add", a, b, [](const auto& x, const auto& y) { return x + y; });
+    return record_op("add", out, {a, b}, {}, [](const BackwardContext& ctx) {
+        return Grads{ctx.grad_out, ctx.grad_out};
+    });
+}
+
+// sub = add(a, neg(b)): exact in IEEE arithmetic, so it needs no rule of its own.
+Tensor sub(const Tensor& a, const Tensor& b) { return add(a, neg(b)); }
+
+// mul: grad_a = grad_out * b, grad_b = grad_out * a
+Tensor mul(const Tensor& a, const Tensor& b) {
+    Tensor out = map_binary("mul", a, b, [](const auto& x, const auto& y) { return x * y; });
+    return record_op("mul", out, {a, b}, {a, b}, [](const BackwardContext& ctx) {
+        return Grads{ctx.needs_grad(0) ? ctx.grad_out * ctx.saved(1) : Tensor(),
+                     ctx.needs_grad(1) ? ctx.grad_out * ctx.saved(0) : Tensor()};
+    });
+}
+
+// div: grad_a = grad_out / b, grad_b = -grad_out * out / b
+// (a primitive rather than a * pow(b, -1), so that the forward is IEEE division)
+Tensor div(const Tensor& a, const Tensor& b) {
+    Tensor out = map_binary("div", a, b, [](const auto& x, const auto& y) { return x / y; });
+    return record_op("div", out, {a, b}, {b, out}, [](const BackwardContext& ctx) {
+        const Tensor b = ctx.saved(0);
+        return Grads{ctx.needs_grad(0) ? ctx.grad_out / b : Tensor(),
+                     ctx.needs_grad(1) ? -ctx.grad_out * ctx.saved(1) / b : Tensor()};
+    });
+}
+
+// pow: grad_base = grad_out * e * base^(e-1), grad_exp = grad_out * out * log(base)
+// (grad_exp is 0 where base == 0, where out * log(base) would be 0 * -inf)
+Tensor pow(const Tensor& base, const Tensor& exponent) {
+    Tensor out = map_binary("pow", base, exponent,
+                            [](const auto& x, const auto& y) { return xt::pow(x, y); });
+    return record_op("pow", out, {base, exponent}, {base, exponent, out},
+                     [](const BackwardContext& ctx) {
+        const Tensor base = ctx.saved(0), exponent = ctx.saved(1);
+        Grads grads(2);
+        if (ctx.needs_grad(0)) grads[0] = ctx.grad_out * exponent * pow(base, exponent - 1.0);
+        if (ctx.needs_grad(1)) {
+            const auto nonzero = detail::mask_of(base, [](const auto& x) { return xt::not_equal(x, 0); });
+            grads[1] = xgrad::where(nonzero, ctx.grad_out * ctx.saved(2) * log(base),
+                             detail::scalar_like(base, 0.0));
+        }
+        return grads;
+    });
+}
+
+namespace {
+// The share of the gradient that goes to the first operand of maximum (first_wins = x > y)
+// or minimum (x < y): 1 where it wins, 1/2 on ties, 0 where it loses. A constant.
+Tensor first_share(const char* op, const Tensor& a, const Tensor& b, bool maximum) {
+    return map_binary(op, a, b, [maximum](const auto& x, const auto& y) {
+        using T = detail::value_type_of<decltype(x)>;
+        const xt::xarray<bool> wins = maximum ? xt::xarray<bool>(x > y) : xt::xarray<bool>(x < y);
+        return xt::xarray<T>(xt::cast<T>(wins) + T(0.5) * xt::cast<T>(xt::equal(x, y)));
+    });
+}
+
+Tensor extremum(const char* op, const Tensor& a, const Tensor& b, bool maximum) {
+    Tensor out = map_binary(op, a, b, [maximum](const auto& x, const auto& y) {
+        return xt::where(maximum ? xt::xarray<bool>(x >= y) : xt::xarray<bool>(x <= y), x, y);
+    });
+    return record_op(op, out, {a, b}, {a, b}, [op, maximum](const BackwardContext& ctx) {
+        const Tensor share = first_share(op, ctx.saved(0), ctx.saved(1), maximum);
+        return Grads{ctx.needs_grad(0) ? ctx.grad_out * share : Tensor(),
+                     ctx.needs_grad(1) ? ctx.grad_out * (1.0 - share) : Tensor()};
+    });
+}
+}  // namespace
+
+// maximum: grad_a = grad_out * [a > b] (half on ties), grad_b = the rest
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", a, b, true); }
+// minimum: grad_a = grad_out * [a < b] (half on ties), grad_b = the rest
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", a, b, false); }
+
+// where: grad_a = where(mask, grad_out, 0), grad_b = where(mask, 0, grad_out)
+// Selecting (not multiplying by the mask) keeps a NaN in the unused branch out of the gradient.
+Tensor where(const xt::xarray<bool>& mask, const Tensor& a, const Tensor& b) {
+    detail::check_defined("where", a);
+    detail::check_defined("where", b);
+    detail::check_same_dtype("where", a, b);
+    const Shape mask_shape(mask.shape().begin(), mask.shape().end());
+    broadcast_shapes("where", mask_shape, broadcast_shapes("where", a.shape(), b.shape()));
+    Tensor out = visit(a, [&](const auto& x) {
+        using T = detail::value_type_of<decltype(x)>;
+        return Tensor(xt::xarray<T>(xt::where(mask, x, b.value<T>())));
+    });
+    return record_op("where", out, {a, b}, {}, [mask](const BackwardContext& ctx) {
+        const Tensor zero = detail::scalar_like(ctx.grad_out, 0.0);
+        return Grads{ctx.needs_grad(0) ? xgrad::where(mask, ctx.grad_out, zero) : Tensor(),
+                     ctx.needs_grad(1) ? xgrad::where(mask, zero, ctx.grad_out) : Tensor()};
+    });
+}
+
+}  // namespace xgrad

@@ -1,0 +1,50 @@
+#include "kernel.hpp"
+
+#include <algorithm>
+
+namespace xgrad::detail {
+
+void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
+    if (a.dtype() != b.dtype()) {
+        throw dtype_error(std::string(op) + ": float32 and float64 mixed (" +
+                          dtype_name(a.dtype()) + shape_str(a.shape()) + " and " +
+                          dtype_name(b.dtype()) + shape_str(b.shape()) +
+                          "); convert one with .to(Dtype)");
+    }
+}
+
+void check_defined(const char* op, const Tensor& x) {
+    if (!x.defined()) throw value_error(std::string(op) + ": an operand is an undefined tensor");
+}
+
+std::size_t normalize_axis(const char* op, int axis, std::size_t rank) {
+    const auto signed_rank = static_cast<int>(rank);
+    if (axis < -signed_rank || axis >= signed_rank) {
+        throw value_error(std::string(op) + ": axis " + std::to_string(axis) +
+                          " is out of range for a tensor of rank " + std::to_string(rank));
+    }
+    return static_cast<std::size_t>(axis < 0 ? axis + signed_rank : axis);
+}
+
+std::vector<std::size_t> normalize_axes(const char* op, const std::vector<int>& axes,
+                                        std::size_t rank) {
+    std::vector<std::size_t> result;
+    if (axes.empty()) {
+        for (std::size_t i = 0; i < rank; ++i) result.push_back(i);
+        return result;
+    }
+    for (int axis : axes) result.push_back(normalize_axis(op, axis, rank));
+    std::sort(result.begin(), result.end());
+    if (std::adjacent_find(result.begin(), result.end()) != result.end()) {
+        throw value_error(std::string(op) + ": an axis is repeated");
+    }
+    return result;
+}
+
+Shape keepdims_shape(const Shape& shape, const std::vector<std::size_t>& axes) {
+    Shape kept = shape;
+    for (std::size_t axis : axes) kept[axis] = 1;
+    return kept;
+}
+
+}  // namespace xgrad::detail

@@ -1,0 +1,68 @@
+#pragma once
+// Helpers shared by the op files: dtype checks and dtype dispatch of forward kernels.
+// Internal to autograd.
+
+#include <string>
+#include <utility>
+
+#include "../broadcast.hpp"
+#include "../tensor.hpp"
+
+namespace xgrad::detail {
+
+/// The element type of an xt::xarray<T> reference.
+template <class Array>
+using value_type_of = typename std::decay_t<Array>::value_type;
+
+/// Throws dtype_error if `a` and `b` differ in dtype.
+void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
+
+/// Throws value_error naming `op` if `x` is undefined.
+void check_defined(const char* op, const Tensor& x);
+
+/// A zero-dimensional tensor of `like`'s dtype.
+inline Tensor scalar_like(const Tensor& like, double value) { return scalar(value, like.dtype()); }
+
+/// Tensor(kernel(array)) with the array in its own type: kernel is generic over float/double.
+template <class Kernel>
+Tensor map_unary(const char* op, const Tensor& x, Kernel&& kernel) {
+    check_defined(op, x);
+    return visit(x, [&](const auto& array) {
+        return Tensor(xt::xarray<value_type_of<decltype(array)>>(kernel(array)));
+    });
+}
+
+/// Tensor(kernel(a, b)) after checking dtypes and broadcast compatibility.
+template <class Kernel>
+Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, Kernel&& kernel) {
+    check_defined(op, a);
+    check_defined(op, b);
+    check_same_dtype(op, a, b);
+    broadcast_shapes(op, a.shape(), b.shape());
+    return visit(a, [&](const auto& array_a) {
+        using T = value_type_of<decltype(array_a)>;
+        return Tensor(xt::xarray<T>(kernel(array_a, b.value<T>())));
+    });
+}
+
+/// Normalises a possibly negative axis against `rank`; throws value_error naming `op`.
+std::size_t normalize_axis(const char* op, int axis, std::size_t rank);
+
+/// Sorted, distinct, normalised axes; empty `axes` means all of them.
+std::vector<std::size_t> normalize_axes(const char* op, const std::vector<int>& axes,
+                                        std::size_t rank);
+
+/// `shape` with the reduced axes kept as extent 1.
+Shape keepdims_shape(const Shape& shape, const std::vector<std::size_t>& axes);
+
+}  // namespace xgrad::detail
+
+namespace xgrad::detail {
+
+/// A boolean mask `predicate(array)` of the tensor's values (no graph).
+template <class Predicate>
+xt::xarray<bool> mask_of(const Tensor& x, Predicate&& predicate) {
+    return visit(x, [&](const auto& array) { return xt::xarray<bool>(predicate(array)); });
+}
+
+}  // namespace xgrad::detail

@@ -1,0 +1,125 @@
+// Matrix product through BLAS gemm, and transpose.
+
+#include <numeric>
+
+#include <xtensor-blas/xblas.hpp>
+#include <xtensor/xmanipulation.hpp>
+
+#include "../node.hpp"
+#include "../ops.hpp"
+#include "kernel.hpp"
+
+namespace xgrad {
+
+using Grads = std::vector<Tensor>;
+
+namespace {
+
+std::string operand_str(const Tensor& x, bool transposed) {
+    return shape_str(x.shape()) + (transposed ? "ᵀ" : "");
+}
+
+// C = op(A) op(B) into a fresh (m, n) array: gemm with transpose flags, no transposed copies.
+Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+    return visit(a, [&](const auto& array_a) {
+        using T = detail::value_type_of<decltype(array_a)>;
+        const auto& array_b = b.value<T>();
+        const std::size_t m = array_a.shape()[transpose_a ? 1 : 0];
+        const std::size_t k = array_a.shape()[transpose_a ? 0 : 1];
+        const std::size_t n = array_b.shape()[transpose_b ? 0 : 1];
+        xt::xarray<T> c = xt::xarray<T>::from_shape({m, n});
+        if (k == 0) {
+            c.fill(T(0));  // an empty sum; BLAS rejects the zero leading dimensions
+        } else if (m > 0 && n > 0) {
+            xt::blas::gemm(array_a, array_b, c, transpose_a, transpose_b);
+        }
+        return Tensor(std::move(c));
+    });
+}
+
+// matmul (2-D), C = op(A) op(B), with op(X) = X or Xᵀ:
+//   C = A B:    grad_A = grad_C Bᵀ,     grad_B = Aᵀ grad_C
+//   C = A Bᵀ:   grad_A = grad_C B,      grad_B = grad_Cᵀ A
+//   C = Aᵀ B:   grad_A = B grad_Cᵀ,     grad_B = A grad_C
+//   C = Aᵀ Bᵀ:  grad_A = Bᵀ grad_Cᵀ,    grad_B = grad_Cᵀ Aᵀ
+// Every case is again a product with transpose flags, so backward never copies a transpose.
+Tensor matmul_2d(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+    Tensor out = gemm(a, b, ta, tb);
+    return record_op("matmul", out, {a, b}, {a, b}, [ta, tb](const BackwardContext& ctx) {
+        const Tensor& g = ctx.grad_out;
+        Grads grads(2);
+        if (ctx.needs_grad(0)) {
+            const Tensor b = ctx.saved(1);
+            grads[0] = !ta ? matmul(g, b, false, !tb) : matmul(b, g, tb, true);
+        }
+        if (ctx.needs_grad(1)) {
+            const Tensor a = ctx.saved(0);
+            grads[1] = !tb ? matmul(a, g, !ta, false) : matmul(g, a, true, ta);
+        }
+        return grads;
+    });
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+    detail::check_defined("matmul", a);
+    detail::check_defined("matmul", b);
+    detail::check_same_dtype("matmul", a, b);
+    const auto mismatch = [&](const std::string& what) {
+        return shape_error("matmul: " + what + ": " + operand_str(a, transpose_a) + " @ " +
+                           operand_str(b, transpose_b));
+    };
+    const std::size_t rank_a = a.dim(), rank_b = b.dim();
+    if (rank_a < 1 || rank_a > 2 || rank_b < 1 || rank_b > 2) {
+        throw mismatch("operands must be 1-D or 2-D");
+    }
+    if ((rank_a == 1 && transpose_a) || (rank_b == 1 && transpose_b)) {
+        throw mismatch("a transpose flag was given for a 1-D operand");
+    }
+    const std::size_t k_a = rank_a == 1 ? a.shape()[0] : a.shape()[transpose_a ? 0 : 1];
+    const std::size_t k_b = rank_b == 1 ? b.shape()[0] : b.shape()[transpose_b ? 1 : 0];
+    if (k_a != k_b) throw mismatch("inner dimensions differ (" + std::to_string(k_a) + " vs " +
+                                   std::to_string(k_b) + ")");
+
+    if (rank_a == 2 && rank_b == 2) return matmul_2d(a, b, transpose_a, transpose_b);
+    // Vectors become a row (left) or a column (right) matrix, and the result loses that axis.
+    const Tensor a2 = rank_a == 1 ? reshape(a, {1, k_a}) : a;
+    const Tensor b2 = rank_b == 1 ? reshape(b, {k_b, 1}) : b;
+    const Tensor c = matmul_2d(a2, b2, transpose_a, transpose_b);
+    Shape shape;
+    if (rank_a == 2) shape.push_back(c.shape()[0]);
+    if (rank_b == 2) shape.push_back(c.shape()[1]);
+    return reshape(c, shape);
+}
+
+// transpose: grad_x = transpose(grad_out, inverse permutation)
+Tensor transpose(const Tensor& x, const Axes& axes) {
+    detail::check_defined("transpose", x);
+    const std::size_t rank = x.dim();
+    std::vector<std::size_t> perm(rank);
+    if (axes.empty()) {
+        std::iota(perm.rbegin(), perm.rend(), std::size_t{0});
+    } else {
+        if (axes.size() != rank) {
+            throw value_error("transpose: " + std::to_string(axes.size()) +
+                              " axes given for a tensor of shape " + shape_str(x.shape()));
+        }
+        std::vector<bool> seen(rank, false);
+        for (std::size_t i = 0; i < rank; ++i) {
+            perm[i] = detail::normalize_axis("transpose", axes[i], rank);
+            if (seen[perm[i]]) throw value_error("transpose: axes are not a permutation");
+            seen[perm[i]] = true;
+        }
+    }
+    Axes inverse(rank);
+    for (std::size_t i = 0; i < rank; ++i) inverse[perm[i]] = static_cast<int>(i);
+    Tensor out = detail::map_unary("transpose", x, [&perm](const auto& array) {
+        return xt::transpose(array, perm);
+    });
+    return record_op("transpose", out, {x}, {}, [inverse](const BackwardContext& ctx) {
+        return Grads{transpose(ctx.grad_out, inverse)};
+    });
+}
+
+}  // namespace xgrad

@@ -1,0 +1,91 @@
+// Fused losses: one node each, stable forward, gradient in differentiable operations.
+
+#include <xtensor/xmath.hpp>
+#include <xtensor/xview.hpp>
+
+#include "../node.hpp"
+#include "../ops.hpp"
+#include "kernel.hpp"
+
+namespace xgrad {
+
+namespace detail {
+template <class T>
+xt::xarray<T> logsumexp_kept(const xt::xarray<T>& x, std::size_t axis, const Shape& kept);
+}
+
+using Grads = std::vector<Tensor>;
+
+namespace {
+void check_labels(const Tensor& logits, const Labels& labels) {
+    const char* op = "softmax_cross_entropy";
+    detail::check_defined(op, logits);
+    if (logits.dim() != 2) {
+        throw shape_error(std::string(op) + ": logits must be 2-D (batch, classes), got shape " +
+                          shape_str(logits.shape()));
+    }
+    const std::size_t batch = logits.shape()[0], classes = logits.shape()[1];
+    if (labels.size() != batch) {
+        throw shape_error(std::string(op) + ": " + std::to_string(labels.size()) +
+                          " labels for a batch of " + std::to_string(batch) + " (logits shape " +
+                          shape_str(logits.shape()) + ")");
+    }
+    for (std::size_t i = 0; i < batch; ++i) {
+        if (labels(i) < 0 || static_cast<std::size_t>(labels(i)) >= classes) {
+            throw value_error(std::string(op) + ": label " + std::to_string(labels(i)) +
+                              " at row " + std::to_string(i) + " is outside [0, " +
+                              std::to_string(classes) + ")");
+        }
+    }
+}
+}  // namespace
+
+// softmax_cross_entropy: loss_i = logsumexp(logits_i) - logits_i[label_i]
+// grad_logits = reshape(grad_out, (N, 1)) * (softmax(logits, 1) - one_hot(labels))
+Tensor softmax_cross_entropy(const Tensor& logits, const Labels& labels) {
+    check_labels(logits, labels);
+    const std::size_t batch = logits.shape()[0];
+    Tensor out = visit(logits, [&](const auto& z) {
+        using T = detail::value_type_of<decltype(z)>;
+        const auto lse = detail::logsumexp_kept(z, 1, {batch, 1});
+        xt::xarray<T> loss = xt::xarray<T>::from_shape({batch});
+        for (std::size_t i = 0; i < batch; ++i) loss(i) = lse(i, 0) - z(i, labels(i));
+        return Tensor(std::move(loss));
+    });
+    return record_op("softmax_cross_entropy", out, {logits}, {logits},
+                     [labels](const BackwardContext& ctx) {
+        const Tensor z = ctx.saved(0);
+        const Tensor one_hot = visit(z, [&](const auto& array) {
+            using T = detail::value_type_of<decltype(array)>;
+            xt::xarray<T> hot = xt::zeros<T>(array.shape());
+            for (std::size_t i = 0; i < labels.size(); ++i) hot(i, labels(i)) = T(1);
+            return Tensor(std::move(hot));
+        });
+        const std::size_t batch = z.shape()[0];
+        return Grads{reshape(ctx.grad_out, {batch, 1}) * (softmax(z, 1) - one_hot)};
+    });
+}
+
+// squared_error: out = sum((p - t)^2); grad_p = 2 grad_out (p - t), grad_t = -grad_p
+Tensor squared_error(const Tensor& prediction, const Tensor& target) {
+    detail::check_defined("squared_error", prediction);
+    detail::check_defined("squared_error", target);
+    detail::check_same_dtype("squared_error", prediction, target);
+    if (prediction.shape() != target.shape()) {
+        throw shape_error("squared_error: prediction " + shape_str(prediction.shape()) +
+                          " and target " + shape_str(target.shape()) +
+                          " differ in shape (losses do not broadcast)");
+    }
+    Tensor out = visit(prediction, [&](const auto& p) {
+        using T = detail::value_type_of<decltype(p)>;
+        return Tensor(xt::xarray<T>(xt::sum(xt::square(p - target.value<T>()),
+                                            xt::evaluation_strategy::immediate)));
+    });
+    return record_op("squared_error", out, {prediction, target}, {prediction, target},
+                     [](const BackwardContext& ctx) {
+        const Tensor scaled = 2.0 * ctx.grad_out * (ctx.saved(0) - ctx.saved(1));
+        return Grads{ctx.needs_grad(0) ? scaled : Tensor(), ctx.needs_grad(1) ? -scaled : Tensor()};
+    });
+}
+
+}  // namespace xgrad

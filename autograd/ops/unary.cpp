@@ -1,0 +1,120 @@
+// Elementwise unary operations. Where the derivative is cheaper from the output
+// (exp, sqrt, tanh, sigmoid, relu) the output is saved instead of the input.
+
+#include <xtensor/xmath.hpp>
+
+#include "../node.hpp"
+#include "../ops.hpp"
+#include "kernel.hpp"
+
+namespace xgrad {
+
+using detail::map_unary;
+using Grads = std::vector<Tensor>;
+
+// neg: grad_x = -grad_out
+Tensor neg(const Tensor& x) {
+    Tensor out = map_unary("neg", x, [](const auto& a) { return -a; });
+    return record_op("neg", out, {x}, {}, [](const BackwardContext& ctx) {
+        return Grads{-ctx.grad_out};
+    });
+}
+
+// pow_scalar: grad_x = grad_out * c * x^(c-1)
+Tensor pow(const Tensor& base, double exponent) {
+    Tensor out = map_unary("pow_scalar", base, [exponent](const auto& a) {
+        using T = detail::value_type_of<decltype(a)>;
+        return xt::pow(a, static_cast<T>(exponent));
+    });
+    return record_op("pow_scalar", out, {base}, {base}, [exponent](const BackwardContext& ctx) {
+        return Grads{ctx.grad_out * exponent * pow(ctx.saved(0), exponent - 1.0)};
+    });
+}
+
+// exp: grad_x = grad_out * out
+Tensor exp(const Tensor& x) {
+    Tensor out = map_unary("exp", x, [](const auto& a) { return xt::exp(a); });
+    return record_op("exp", out, {x}, {out}, [](const BackwardContext& ctx) {
+        return Grads{ctx.grad_out * ctx.saved(0)};
+    });
+}
+
+// log: grad_x = grad_out / x
+Tensor log(const Tensor& x) {
+    Tensor out = map_unary("log", x, [](const auto& a) { return xt::log(a); });
+    return record_op("log", out, {x}, {x}, [](const BackwardContext& ctx) {
+        return Grads{ctx.grad_out / ctx.saved(0)};
+    });
+}
+
+// sqrt: grad_x = grad_out / (2 * out)
+Tensor sqrt(const Tensor& x) {
+    Tensor out = map_unary("sqrt", x, [](const auto& a) { return xt::sqrt(a); });
+    return record_op("sqrt", out, {x}, {out}, [](const BackwardContext& ctx) {
+        return Grads{ctx.grad_out * 0.5 / ctx.saved(0)};
+    });
+}
+
+// abs: grad_x = grad_out * sign(x)   (sign(0) = 0)
+Tensor abs(const Tensor& x) {
+    Tensor out = map_unary("abs", x, [](const auto& a) { return xt::abs(a); });
+    return record_op("abs", out, {x}, {x}, [](const BackwardContext& ctx) {
+        const Tensor sign = map_unary("abs", ctx.saved(0), [](const auto& a) { return xt::sign(a); });
+        return Grads{ctx.grad_out * sign};
+    });
+}
+
+// tanh: grad_x = grad_out * (1 - out^2)
+Tensor tanh(const Tensor& x) {
+    Tensor out = map_unary("tanh", x, [](const auto& a) { return xt::tanh(a); });
+    return record_op("tanh", out, {x}, {out}, [](const BackwardContext& ctx) {
+        const Tensor y = ctx.saved(0);
+        return Grads{ctx.grad_out * (1.0 - y * y)};
+    });
+}
+
+// sigmoid: grad_x = grad_out * out * (1 - out)
+// 1 / (1 + exp(-x)) never overflows to NaN: exp(-x) = inf gives exactly 0.
+Tensor sigmoid(const Tensor& x) {
+    Tensor out = map_unary("sigmoid", x, [](const auto& a) {
+        using T = detail::value_type_of<decltype(a)>;
+        return T(1) / (T(1) + xt::exp(-a));
+    });
+    return record_op("sigmoid", out, {x}, {out}, [](const BackwardContext& ctx) {
+        const Tensor y = ctx.saved(0);
+        return Grads{ctx.grad_out * y * (1.0 - y)};
+    });
+}
+
+// relu: grad_x = where(out > 0, grad_out, 0)
+Tensor relu(const Tensor& x) {
+    Tensor out = map_unary("relu", x, [](const auto& a) {
+        using T = detail::value_type_of<decltype(a)>;
+        return xt::where(a > T(0), a, T(0));
+    });
+    return record_op("relu", out, {x}, {out}, [](const BackwardContext& ctx) {
+        const auto positive = detail::mask_of(ctx.saved(0), [](const auto& a) { return a > 0; });
+        return Grads{xgrad::where(positive, ctx.grad_out, detail::scalar_like(ctx.grad_out, 0.0))};
+    });
+}
+
+// clamp: grad_x = where(low <= x <= high, grad_out, 0)
+Tensor clamp(const Tensor& x, double low, double high) {
+    if (!(low <= high)) {
+        throw value_error("clamp: needs low <= high, got low = " + std::to_string(low) +
+                          ", high = " + std::to_string(high));
+    }
+    Tensor out = map_unary("clamp", x, [low, high](const auto& a) {
+        using T = detail::value_type_of<decltype(a)>;
+        return xt::clip(a, static_cast<T>(low), static_cast<T>(high));
+    });
+    return record_op("clamp", out, {x}, {x}, [low, high](const BackwardContext& ctx) {
+        const auto inside = detail::mask_of(ctx.saved(0), [low, high](const auto& a) {
+            using T = detail::value_type_of<decltype(a)>;
+            return a >= static_cast<T>(low) && a <= static_cast<T>(high);
+        });
+        return Grads{xgrad::where(inside, ctx.grad_out, detail::scalar_like(ctx.grad_out, 0.0))};
+    });
+}
+
+}  // namespace xgrad

@@ -1,0 +1,166 @@
+#pragma once
+/// Tensor: a shared handle to an n-d array of float32 or float64 that may record a graph.
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <random>
+#include <utility>
+#include <variant>
+
+#include <xtensor/xarray.hpp>
+
+#include "dtype.hpp"
+#include "error.hpp"
+
+namespace xgrad {
+
+class Node;
+
+/// The array behind one or more tensors, with a counter bumped on every in-place change.
+struct Storage {
+    std::variant<xt::xarray<float>, xt::xarray<double>> array;
+    std::uint64_t version = 0;
+};
+
+struct TensorImpl;
+
+/// A handle: copies share the same array, gradient and graph position (like torch.Tensor).
+class Tensor {
+public:
+    /// An undefined tensor (no storage); `defined()` is false.
+    Tensor() = default;
+    /// Takes ownership of an xtensor array; float gives float32, double gives float64.
+    Tensor(xt::xarray<float> array);
+    Tensor(xt::xarray<double> array);
+    /// Evaluates any xtensor expression of float or double.
+    template <class E>
+    Tensor(const xt::xexpression<E>& expression)
+        : Tensor(xt::xarray<typename E::value_type>(expression)) {}
+    /// Nested initializer lists: Tensor({{1, 2}, {3, 4}}, Dtype::float64).
+    Tensor(xt::nested_initializer_list_t<double, 1> values, Dtype dtype = Dtype::float32);
+    Tensor(xt::nested_initializer_list_t<double, 2> values, Dtype dtype = Dtype::float32);
+    Tensor(xt::nested_initializer_list_t<double, 3> values, Dtype dtype = Dtype::float32);
+    Tensor(xt::nested_initializer_list_t<double, 4> values, Dtype dtype = Dtype::float32);
+
+    bool defined() const { return impl_ != nullptr; }
+    Dtype dtype() const;
+    const Shape& shape() const;
+    std::size_t dim() const { return shape().size(); }
+    /// Number of elements.
+    std::size_t size() const;
+
+    /// The array; throws dtype_error if T does not match dtype().
+    template <class T>
+    const xt::xarray<T>& value() const;
+    /// The array for in-place change; bumps the version so stale saved values are detected.
+    template <class T>
+    xt::xarray<T>& mutable_value();
+    /// The single element of a one-element tensor, as double.
+    double item() const;
+    /// Bumped by every mutable_value(); saved values remember it.
+    std::uint64_t version() const;
+
+    /// True if operations on this tensor are recorded for differentiation.
+    bool requires_grad() const;
+    /// Marks a leaf as a variable to differentiate with respect to (or clears the mark).
+    Tensor& set_requires_grad(bool requires = true);
+    /// True for tensors created by the user rather than by a recorded operation.
+    bool is_leaf() const;
+    /// Accumulated gradient of a leaf; undefined until a backward reaches it.
+    Tensor grad() const;
+    /// Replaces the accumulated gradient (undefined to clear it).
+    void set_grad(Tensor grad);
+    /// Sets the accumulated gradient to zeros, keeping its storage.
+    void zero_grad();
+
+    /// Back-propagates from this tensor into the .grad of every leaf that requires grad.
+    /// A one-element tensor is seeded with 1; any other needs `gradient` of the same shape.
+    /// The graph's saved values are freed unless retain_graph; create_graph records the
+    /// backward pass itself, so the gradients can be differentiated again.
+    void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
+                  bool create_graph = false) const;
+
+    /// The same array cut from the graph: requires_grad() is false.
+    Tensor detach() const;
+    /// A deep copy of the array, not connected to any graph.
+    Tensor clone() const;
+    /// The same values converted to `dtype` (a copy, not connected to any graph).
+    Tensor to(Dtype dtype) const;
+
+    /// The graph node that produced this tensor (a leaf node for leaves); null if none.
+    const std::shared_ptr<Node>& node() const;
+    /// The shared storage (identity and version tracking).
+    const std::shared_ptr<Storage>& storage() const;
+    /// A new handle on `storage` placed at graph position `node` (used by saved values).
+    static Tensor alias(std::shared_ptr<Storage> storage, std::shared_ptr<Node> node);
+    /// Records that this tensor is the output of `node`. Internal to op recording.
+    void attach_node(std::shared_ptr<Node> node);
+    /// True if both handles refer to the same tensor.
+    bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+
+private:
+    friend class Engine;
+    std::shared_ptr<TensorImpl> impl_;
+    const TensorImpl& impl(const char* what) const;
+    TensorImpl& impl(const char* what);
+};
+
+struct TensorImpl {
+    std::shared_ptr<Storage> storage;
+    std::shared_ptr<Node> node;
+    Tensor grad;
+};
+
+/// Calls `f(array)` with the tensor's array as xt::xarray<float> or xt::xarray<double>.
+template <class F>
+decltype(auto) visit(const Tensor& tensor, F&& f) {
+    return std::visit(std::forward<F>(f), std::as_const(tensor.storage()->array));
+}
+
+/// Prints dtype, shape, whether it requires grad, and the values.
+std::ostream& operator<<(std::ostream& out, const Tensor& tensor);
+
+// ---- Factories ----------------------------------------------------------------------------
+
+/// The random engine behind randn/rand: the same seed gives bit-identical tensors.
+using Generator = std::mt19937_64;
+
+Tensor zeros(const Shape& shape, Dtype dtype = Dtype::float32);
+Tensor ones(const Shape& shape, Dtype dtype = Dtype::float32);
+Tensor full(const Shape& shape, double value, Dtype dtype = Dtype::float32);
+/// A zero-dimensional tensor holding `value`.
+Tensor scalar(double value, Dtype dtype = Dtype::float32);
+Tensor zeros_like(const Tensor& like);
+Tensor ones_like(const Tensor& like);
+Tensor full_like(const Tensor& like, double value);
+/// Samples of N(mean, stddev²).
+Tensor randn(const Shape& shape, Generator& generator, Dtype dtype = Dtype::float32,
+             double mean = 0.0, double stddev = 1.0);
+/// Samples of U[low, high).
+Tensor rand(const Shape& shape, Generator& generator, Dtype dtype = Dtype::float32,
+            double low = 0.0, double high = 1.0);
+
+// ---- Template definitions -------------------------------------------------------------------
+
+namespace detail {
+[[noreturn]] void throw_value_dtype(const char* accessor, Dtype wanted, Dtype actual);
+}
+
+template <class T>
+const xt::xarray<T>& Tensor::value() const {
+    const auto* array = std::get_if<xt::xarray<T>>(&impl("value").storage->array);
+    if (array == nullptr) detail::throw_value_dtype("value", dtype_of<T>(), dtype());
+    return *array;
+}
+
+template <class T>
+xt::xarray<T>& Tensor::mutable_value() {
+    auto& storage = *impl("mutable_value").storage;
+    auto* array = std::get_if<xt::xarray<T>>(&storage.array);
+    if (array == nullptr) detail::throw_value_dtype("mutable_value", dtype_of<T>(), dtype());
+    ++storage.version;
+    return *array;
+}
+
+}  // namespace xgrad
