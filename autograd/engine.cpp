@@ -46,13 +46,13 @@ Tensor seed_for(const char* caller, const Tensor& root, const Tensor& given) {
 
 // Brings gradient `grad` for input `index` of `node` to that input's shape, or throws.
 Tensor fit_to_input(const Node& node, std::size_t index, const Node& input, Tensor grad) {
+    if (grad.dtype() == input.dtype() && grad.shape() == input.shape()) return grad;
     const std::string where = "backward of '" + node.name() + "': gradient for input " +
                               std::to_string(index);
     if (grad.dtype() != input.dtype()) {
         throw dtype_error(where + " is " + dtype_name(grad.dtype()) + " but the input is " +
                           dtype_name(input.dtype()));
     }
-    if (grad.shape() == input.shape()) return grad;
     if (!can_sum_to(grad.shape(), input.shape())) {
         throw shape_error(where + " has shape " + shape_str(grad.shape()) +
                           ", which does not reduce to the input's shape " +

@@ -1,0 +1,31 @@
+#pragma once
+// Test helpers shared by the suite.
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include <autograd/autograd.hpp>
+
+namespace xgrad::testing {
+
+/// A float64 leaf that requires grad, with seeded N(0,1) values (offset by `shift`).
+inline Tensor variable(const Shape& shape, std::uint64_t seed, double shift = 0.0) {
+    Generator generator(seed);
+    return (randn(shape, generator, Dtype::float64) + shift).detach().set_requires_grad(true);
+}
+
+/// Gradchecks `f` at `inputs` and fails the current test with the full report if it fails.
+inline void check_gradients(const GradcheckFunction& f, const std::vector<Tensor>& inputs,
+                            const GradcheckOptions& options = {}) {
+    const GradcheckReport report = gradcheck(f, inputs, options);
+    INFO(to_string(report));
+    CHECK(report.passed);
+}
+
+/// Element i (flat, row-major) of a tensor, as double.
+inline double at(const Tensor& t, std::size_t flat) {
+    return visit(t, [flat](const auto& array) { return static_cast<double>(array.data()[flat]); });
+}
+
+}  // namespace xgrad::testing
