@@ -39,6 +39,8 @@ Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);  ///< gradient 0 at 0
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);  ///< gradient 0 at 0
@@ -99,9 +101,9 @@ Tensor operator*(double a, const Tensor& b);
 Tensor operator/(double a, const Tensor& b);
 
 /// Every differentiable operation above, by name.
-inline constexpr std::array<std::string_view, 34> op_catalogue = {
+inline constexpr std::array<std::string_view, 36> op_catalogue = {
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where",
-    "neg", "pow_scalar", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "clamp",
+    "neg", "pow_scalar", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "clamp",
     "matmul", "transpose",
     "reshape", "broadcast_to", "sum_to", "take_rows", "scatter_rows", "slice_rows",
     "sum", "mean", "max",

@@ -14,18 +14,7 @@
 #include <autograd/autograd.hpp>
 
 using xgrad::Tensor;
-
-// xgrad has no sin, so we add it as a custom op: compute the value, then record_op with the
-// backward rule. sin: grad_x = grad_out * cos(x). The rule saves x (not a Tensor captured in
-// the lambda) and reads it back with ctx.saved(0). For brevity it handles float64 only, and
-// cos(x) is a plain value rather than a recorded op, so it gives first derivatives only.
-Tensor sin(const Tensor& x) {
-    Tensor out(xt::xarray<double>(xt::sin(x.value<double>())));
-    return xgrad::record_op("sin", out, {x}, {x}, [](const xgrad::BackwardContext& ctx) {
-        const Tensor cos_x(xt::xarray<double>(xt::cos(ctx.saved(0).value<double>())));
-        return std::vector<Tensor>{ctx.grad_out * cos_x};
-    });
-}
+using xgrad::sin;
 
 int main() {
     std::cout << std::setprecision(12);

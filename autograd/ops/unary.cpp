@@ -64,6 +64,22 @@ Tensor abs(const Tensor& x) {
     });
 }
 
+// sin: grad_x = grad_out * cos(x)
+Tensor sin(const Tensor& x) {
+    Tensor out = map_unary("sin", x, [](const auto& a) { return xt::sin(a); });
+    return record_op("sin", out, {x}, {x}, [](const BackwardContext& ctx) {
+        return Grads{ctx.grad_out * cos(ctx.saved(0))};
+    });
+}
+
+// cos: grad_x = -grad_out * sin(x)
+Tensor cos(const Tensor& x) {
+    Tensor out = map_unary("cos", x, [](const auto& a) { return xt::cos(a); });
+    return record_op("cos", out, {x}, {x}, [](const BackwardContext& ctx) {
+        return Grads{-ctx.grad_out * sin(ctx.saved(0))};
+    });
+}
+
 // tanh: grad_x = grad_out * (1 - out^2)
 Tensor tanh(const Tensor& x) {
     Tensor out = map_unary("tanh", x, [](const auto& a) { return xt::tanh(a); });

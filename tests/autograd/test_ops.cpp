@@ -117,6 +117,8 @@ const std::vector<Row>& gradient_rows() {
         {"sqrt", [](const In& x) { return sqrt(x[0]); }, {var({2, 3}, 3.0)}},
         {"sqrt", [](const In& x) { return sqrt(x[0]); }, {var({}, 3.0)}},
         {"abs", [](const In& x) { return abs(x[0]); }, {spaced({2, 3}, -1.25, 1.25)}},
+        {"sin", [](const In& x) { return sin(x[0]); }, {var({2, 3})}},
+        {"cos", [](const In& x) { return cos(x[0]); }, {var({2, 3})}},
         {"tanh", [](const In& x) { return tanh(x[0]); }, {var({2, 3})}},
         {"tanh", [](const In& x) { return tanh(x[0]); }, {var({})}},
         {"sigmoid", [](const In& x) { return sigmoid(x[0]); }, {var({2, 3})}},
