@@ -21,7 +21,13 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 // sub = add(a, neg(b)): exact in IEEE arithmetic, so it needs no rule of its own.
-Tensor sub(const Tensor& a, const Tensor& b) { return add(a, neg(b)); }
+Tensor sub(const Tensor& a, const Tensor& b) {
+    detail::check_defined("sub", a);
+    detail::check_defined("sub", b);
+    detail::check_same_dtype("sub", a, b);
+    broadcast_shapes("sub", a.shape(), b.shape());  // so errors name sub, not add
+    return add(a, neg(b));
+}
 
 // mul: grad_a = grad_out * b, grad_b = grad_out * a
 Tensor mul(const Tensor& a, const Tensor& b) {

@@ -50,9 +50,17 @@ Tensor logsumexp(const Tensor& x, int axis, bool keepdims) {
 }
 
 // log_softmax = x - logsumexp(x, axis, keepdims)
-Tensor log_softmax(const Tensor& x, int axis) { return x - logsumexp(x, axis, true); }
+Tensor log_softmax(const Tensor& x, int axis) {
+    detail::check_defined("log_softmax", x);
+    detail::normalize_axis("log_softmax", axis, x.dim());  // so errors name log_softmax
+    return x - logsumexp(x, axis, true);
+}
 
 // softmax = exp(log_softmax(x)): never overflows, since log_softmax <= 0
-Tensor softmax(const Tensor& x, int axis) { return exp(log_softmax(x, axis)); }
+Tensor softmax(const Tensor& x, int axis) {
+    detail::check_defined("softmax", x);
+    detail::normalize_axis("softmax", axis, x.dim());  // so errors name softmax
+    return exp(log_softmax(x, axis));
+}
 
 }  // namespace xgrad
