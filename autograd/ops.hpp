@@ -82,6 +82,9 @@ Tensor log_softmax(const Tensor& x, int axis);
 /// Per-row cross-entropy of softmax(logits) against integer labels: (N,C),(N,) -> (N,).
 /// Gradient: softmax(logits) - one_hot(labels).
 Tensor softmax_cross_entropy(const Tensor& logits, const Labels& labels);
+/// Elementwise binary cross-entropy of sigmoid(logits) against targets in [0, 1], stable for
+/// any logit: max(x, 0) - x t + log(1 + exp(-|x|)). Shapes must match. Gradient: sigmoid(x) - t.
+Tensor sigmoid_cross_entropy(const Tensor& logits, const Tensor& targets);
 /// Sum of squared differences, shapes must match exactly (no broadcasting): -> ().
 Tensor squared_error(const Tensor& prediction, const Tensor& target);
 
@@ -101,14 +104,14 @@ Tensor operator*(double a, const Tensor& b);
 Tensor operator/(double a, const Tensor& b);
 
 /// Every differentiable operation above, by name.
-inline constexpr std::array<std::string_view, 36> op_catalogue = {
+inline constexpr std::array<std::string_view, 37> op_catalogue = {
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where",
     "neg", "pow_scalar", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "clamp",
     "matmul", "transpose",
     "reshape", "broadcast_to", "sum_to", "take_rows", "scatter_rows", "slice_rows",
     "sum", "mean", "max",
     "logsumexp", "softmax", "log_softmax",
-    "softmax_cross_entropy", "squared_error",
+    "softmax_cross_entropy", "sigmoid_cross_entropy", "squared_error",
 };
 
 }  // namespace xgrad

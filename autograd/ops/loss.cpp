@@ -66,16 +66,40 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Labels& labels) {
     });
 }
 
-// squared_error: out = sum((p - t)^2); grad_p = 2 grad_out (p - t), grad_t = -grad_p
-Tensor squared_error(const Tensor& prediction, const Tensor& target) {
-    detail::check_defined("squared_error", prediction);
-    detail::check_defined("squared_error", target);
-    detail::check_same_dtype("squared_error", prediction, target);
-    if (prediction.shape() != target.shape()) {
-        throw shape_error("squared_error: prediction " + shape_str(prediction.shape()) +
-                          " and target " + shape_str(target.shape()) +
+namespace {
+void check_same_shape(const char* op, const Tensor& a, const char* a_name, const Tensor& b,
+                      const char* b_name) {
+    detail::check_defined(op, a);
+    detail::check_defined(op, b);
+    detail::check_same_dtype(op, a, b);
+    if (a.shape() != b.shape()) {
+        throw shape_error(std::string(op) + ": " + a_name + " " + shape_str(a.shape()) + " and " +
+                          b_name + " " + shape_str(b.shape()) +
                           " differ in shape (losses do not broadcast)");
     }
+}
+}  // namespace
+
+// sigmoid_cross_entropy: out = max(x, 0) - x t + log(1 + exp(-|x|))
+// grad_x = grad_out * (sigmoid(x) - t), grad_t = -grad_out * x
+Tensor sigmoid_cross_entropy(const Tensor& logits, const Tensor& targets) {
+    check_same_shape("sigmoid_cross_entropy", logits, "logits", targets, "targets");
+    Tensor out = visit(logits, [&](const auto& x) {
+        using T = detail::value_type_of<decltype(x)>;
+        const auto& t = targets.value<T>();
+        return Tensor(xt::xarray<T>(xt::maximum(x, T(0)) - x * t + xt::log1p(xt::exp(-xt::abs(x)))));
+    });
+    return record_op("sigmoid_cross_entropy", out, {logits, targets}, {logits, targets},
+                     [](const BackwardContext& ctx) {
+        const Tensor x = ctx.saved(0);
+        return Grads{ctx.needs_grad(0) ? ctx.grad_out * (sigmoid(x) - ctx.saved(1)) : Tensor(),
+                     ctx.needs_grad(1) ? -ctx.grad_out * x : Tensor()};
+    });
+}
+
+// squared_error: out = sum((p - t)^2); grad_p = 2 grad_out (p - t), grad_t = -grad_p
+Tensor squared_error(const Tensor& prediction, const Tensor& target) {
+    check_same_shape("squared_error", prediction, "prediction", target, "target");
     Tensor out = visit(prediction, [&](const auto& p) {
         using T = detail::value_type_of<decltype(p)>;
         return Tensor(xt::xarray<T>(xt::sum(xt::square(p - target.value<T>()),

@@ -182,6 +182,8 @@ const std::vector<Row>& gradient_rows() {
          {var({2, 3}), var({2, 3})}},
         {"squared_error", [](const In& x) { return squared_error(x[0], x[1]); },
          {var({}), var({})}},
+        {"sigmoid_cross_entropy", [](const In& x) { return sigmoid_cross_entropy(x[0], x[1]); },
+         {var({2, 3}), sigmoid(var({2, 3})).detach().set_requires_grad(true)}},
     };
     return rows;
 }
@@ -277,6 +279,19 @@ TEST_CASE("forward values: sigmoid saturates exactly, without NaN, in value and 
         sum(y).backward();
         check_values(x.grad(), {0.0, 0.25, 0.0});
     }
+}
+
+TEST_CASE("forward values: sigmoid_cross_entropy is stable at +-1e4 and smooth at 0") {
+    const Tensor x = Tensor({-1e4, 0.0, 1e4}, Dtype::float64).set_requires_grad();
+    const Tensor t({1.0, 0.25, 0.0}, Dtype::float64);
+    const Tensor loss = sigmoid_cross_entropy(x, t);
+    CHECK(testing::at(loss, 0) == 1e4);                          // -log sigmoid(-1e4)
+    CHECK(testing::at(loss, 1) == doctest::Approx(std::log(2.0)).epsilon(1e-15));
+    CHECK(testing::at(loss, 2) == 1e4);                          // -log(1 - sigmoid(1e4))
+    sum(loss).backward();
+    CHECK(testing::at(x.grad(), 0) == -1.0);                     // sigmoid(x) - t
+    CHECK(testing::at(x.grad(), 1) == 0.25);
+    CHECK(testing::at(x.grad(), 2) == 1.0);
 }
 
 TEST_CASE("forward values: matmul against a hand-multiplied 2x3 @ 3x2") {
