@@ -30,6 +30,7 @@ Tensor pow(const Tensor& base, const Tensor& exponent);
 Tensor maximum(const Tensor& a, const Tensor& b);  ///< ties split the gradient equally
 Tensor minimum(const Tensor& a, const Tensor& b);  ///< ties split the gradient equally
 /// Elementwise choice: a where mask is true, b elsewhere; the unused side gets zero gradient.
+/// Call it as xgrad::where: the xtensor mask brings xt::where in by argument-dependent lookup.
 Tensor where(const xt::xarray<bool>& mask, const Tensor& a, const Tensor& b);
 
 // ---- Elementwise, unary ---------------------------------------------------------------------

@@ -1,0 +1,51 @@
+#pragma once
+/// Activation modules (no parameters).
+
+#include <memory>
+#include <string>
+
+#include "module.hpp"
+
+namespace xgrad::nn {
+
+enum class Activation { identity, relu, tanh, sigmoid, leaky_relu };
+
+/// "identity", "relu", "tanh", "sigmoid", "leaky_relu".
+std::string activation_name(Activation activation);
+/// The inverse of activation_name; throws value_error listing the valid names.
+Activation parse_activation(const std::string& name);
+
+class Identity : public Module {
+public:
+    Tensor forward(const Tensor& input) override { return input; }
+};
+
+class ReLU : public Module {
+public:
+    Tensor forward(const Tensor& input) override { return relu(input); }
+};
+
+class Tanh : public Module {
+public:
+    Tensor forward(const Tensor& input) override { return tanh(input); }
+};
+
+class Sigmoid : public Module {
+public:
+    Tensor forward(const Tensor& input) override { return sigmoid(input); }
+};
+
+/// x for x > 0, slope·x otherwise (gradient slope at 0).
+class LeakyReLU : public Module {
+public:
+    explicit LeakyReLU(double slope = 0.01);
+    Tensor forward(const Tensor& input) override;
+
+private:
+    double slope_;
+};
+
+/// A new module computing `activation` (leaky_relu with slope 0.01).
+std::shared_ptr<Module> make_activation(Activation activation);
+
+}  // namespace xgrad::nn

@@ -1,0 +1,39 @@
+#include "sequential.hpp"
+
+namespace xgrad::nn {
+
+Sequential::Sequential(std::vector<std::shared_ptr<Module>> modules) {
+    for (auto& module : modules) add(std::move(module));
+}
+
+Sequential& Sequential::add(std::shared_ptr<Module> module) {
+    if (!module) throw value_error("Sequential::add: null module at position " + std::to_string(modules_.size()));
+    modules_.push_back(register_module(std::to_string(modules_.size()), std::move(module)));
+    return *this;
+}
+
+Tensor Sequential::forward(const Tensor& input) {
+    Tensor x = input;
+    for (auto& module : modules_) x = module->forward(x);
+    return x;
+}
+
+MLP::MLP(const std::vector<std::size_t>& sizes, Options options) {
+    if (sizes.size() < 2) {
+        throw value_error("MLP: needs at least an input and an output size, got " +
+                          std::to_string(sizes.size()) + " sizes");
+    }
+    Generator generator(options.seed);
+    layers_ = register_module("layers", std::make_shared<Sequential>());
+    for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+        auto linear = std::make_shared<Linear>(sizes[i], sizes[i + 1], generator, options.bias,
+                                               options.dtype);
+        linears_.push_back(linear);
+        layers_->add(linear);
+        const bool last = i + 2 == sizes.size();
+        const Activation activation = last ? options.output : options.hidden;
+        if (activation != Activation::identity) layers_->add(make_activation(activation));
+    }
+}
+
+}  // namespace xgrad::nn

@@ -1,0 +1,52 @@
+#pragma once
+/// Sequential containers and the MLP builder.
+
+#include <memory>
+#include <vector>
+
+#include "activation.hpp"
+#include "linear.hpp"
+#include "module.hpp"
+
+namespace xgrad::nn {
+
+/// Applies its modules in order; they are named "0", "1", ... (so "0.weight").
+class Sequential : public Module {
+public:
+    Sequential() = default;
+    explicit Sequential(std::vector<std::shared_ptr<Module>> modules);
+    /// Appends a module; returns *this for chaining.
+    Sequential& add(std::shared_ptr<Module> module);
+    Tensor forward(const Tensor& input) override;
+    std::size_t size() const { return modules_.size(); }
+    Module& operator[](std::size_t i) const { return *modules_.at(i); }
+
+private:
+    std::vector<std::shared_ptr<Module>> modules_;
+};
+
+/// A multi-layer perceptron: Linear layers between consecutive `sizes`, `hidden` after each
+/// but the last, `output` after the last. Parameters are named "layers.0.weight", ...
+class MLP : public Module {
+public:
+    struct Options {
+        Activation hidden = Activation::relu;
+        Activation output = Activation::identity;
+        std::uint64_t seed = 0;
+        Dtype dtype = Dtype::float32;
+        bool bias = true;
+    };
+    /// e.g. MLP({784, 128, 10}) or MLP({2, 2, 2}, {Activation::sigmoid, Activation::sigmoid}).
+    explicit MLP(const std::vector<std::size_t>& sizes, Options options);
+    explicit MLP(const std::vector<std::size_t>& sizes) : MLP(sizes, Options()) {}
+    Tensor forward(const Tensor& input) override { return layers_->forward(input); }
+    /// The i-th Linear layer.
+    Linear& linear(std::size_t i) const { return *linears_.at(i); }
+    std::size_t depth() const { return linears_.size(); }
+
+private:
+    std::shared_ptr<Sequential> layers_;
+    std::vector<std::shared_ptr<Linear>> linears_;
+};
+
+}  // namespace xgrad::nn

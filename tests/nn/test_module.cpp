@@ -1,0 +1,124 @@
+#include <doctest/doctest.h>
+
+#include <nn/nn.hpp>
+
+#include "support/check.hpp"
+
+using namespace xgrad;
+using namespace xgrad::nn;
+using xgrad::testing::at;
+
+TEST_CASE("MLP names its parameters layers.<i>.weight / bias in order") {
+    MLP net({4, 8, 3});
+    std::vector<std::string> names;
+    for (const auto& [name, tensor] : net.named_parameters()) names.push_back(name);
+    CHECK(names == std::vector<std::string>{"layers.0.weight", "layers.0.bias", "layers.2.weight",
+                                            "layers.2.bias"});
+    CHECK(net.parameters().size() == 4);
+    CHECK(net.linear(0).weight().shape() == Shape{8, 4});
+    CHECK(net.linear(1).bias().shape() == Shape{3});
+    for (const Tensor& p : net.parameters()) CHECK(p.requires_grad());
+}
+
+TEST_CASE("MLP forward in float32 and float64, batch and single sample") {
+    for (Dtype dtype : {Dtype::float32, Dtype::float64}) {
+        MLP net({3, 5, 2}, {Activation::tanh, Activation::sigmoid, 1, dtype});
+        Generator generator(3);
+        const Tensor batch = randn({7, 3}, generator, dtype);
+        const Tensor out = net(batch);
+        CHECK(out.dtype() == dtype);
+        CHECK(out.shape() == Shape{7, 2});
+        const Tensor single = net(slice_rows(batch, 2, 3));
+        CHECK(at(single, 1) == doctest::Approx(at(out, 5)));
+        const Tensor vector = net.linear(0)(reshape(slice_rows(batch, 0, 1), {3}));
+        CHECK(vector.shape() == Shape{5});
+    }
+}
+
+TEST_CASE("the same seed gives bit-identical parameters; another seed does not") {
+    MLP a({5, 6, 2}, {Activation::relu, Activation::identity, 42});
+    MLP b({5, 6, 2}, {Activation::relu, Activation::identity, 42});
+    MLP c({5, 6, 2}, {Activation::relu, Activation::identity, 43});
+    const auto pa = a.parameters(), pb = b.parameters(), pc = c.parameters();
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+        CHECK(pa[i].value<float>() == pb[i].value<float>());
+        CHECK(pa[i].value<float>() != pc[i].value<float>());
+    }
+}
+
+TEST_CASE("Linear computes x Wᵀ + b and its gradients reach the parameters") {
+    Linear layer(2, 2, 0, true, Dtype::float64);
+    init::set_values(layer.weight(), Tensor({{0.25, 0.30}, {0.15, 0.20}}, Dtype::float64));
+    init::set_values(layer.bias(), Tensor({0.35, 0.35}, Dtype::float64));
+    const Tensor x({{0.05, 0.10}, {1.0, -1.0}}, Dtype::float64);
+    const Tensor y = layer(x);
+    CHECK(at(y, 0) == doctest::Approx(0.25 * 0.05 + 0.30 * 0.10 + 0.35));
+    CHECK(at(y, 3) == doctest::Approx(0.15 - 0.20 + 0.35));
+    sum(y).backward();
+    CHECK(at(layer.weight().grad(), 0) == doctest::Approx(1.05));  // column sums of x
+    CHECK(at(layer.bias().grad(), 1) == doctest::Approx(2.0));
+    layer.zero_grad();
+    CHECK_FALSE(layer.weight().grad().defined());
+
+    Linear no_bias(3, 2, 0, false);
+    CHECK(no_bias.parameters().size() == 1);
+    CHECK_FALSE(no_bias.bias().defined());
+}
+
+TEST_CASE("Linear and MLP reject bad sizes and inputs, naming them") {
+    CHECK_THROWS_AS(Linear(0, 3), value_error);
+    CHECK_THROWS_AS(MLP({4}), value_error);
+    Linear layer(4, 2);
+    Generator generator(1);
+    try {
+        layer(randn({3, 5}, generator));
+        FAIL("expected shape_error");
+    } catch (const shape_error& e) {
+        CHECK(std::string(e.what()).find("Linear(4, 2)") != std::string::npos);
+        CHECK(std::string(e.what()).find("(3, 5)") != std::string::npos);
+    }
+    CHECK(layer(randn({3, 4}, generator)).shape() == Shape{3, 2});  // still usable
+}
+
+TEST_CASE("activations: values, LeakyReLU slope, names") {
+    const Tensor x = Tensor({-2.0, 0.5}, Dtype::float64).set_requires_grad();
+    CHECK(at(ReLU()(x), 0) == 0.0);
+    CHECK(at(Identity()(x), 0) == -2.0);
+    CHECK(at(Tanh()(x), 1) == doctest::Approx(std::tanh(0.5)));
+    CHECK(at(Sigmoid()(x), 1) == doctest::Approx(1 / (1 + std::exp(-0.5))));
+    const Tensor leaky = LeakyReLU(0.1)(x);
+    CHECK(at(leaky, 0) == doctest::Approx(-0.2));
+    sum(leaky).backward();
+    CHECK(at(x.grad(), 0) == doctest::Approx(0.1));
+    CHECK(at(x.grad(), 1) == doctest::Approx(1.0));
+    for (Activation a : {Activation::identity, Activation::relu, Activation::tanh,
+                         Activation::sigmoid, Activation::leaky_relu}) {
+        CHECK(parse_activation(activation_name(a)) == a);
+        CHECK(make_activation(a) != nullptr);
+    }
+    CHECK_THROWS_WITH_AS(parse_activation("gelu"),
+                         "parse_activation: unknown activation 'gelu' (valid: identity, relu, "
+                         "tanh, sigmoid, leaky_relu)",
+                         value_error);
+}
+
+TEST_CASE("train and eval propagate to children; Sequential chains modules") {
+    Sequential model({std::make_shared<Linear>(2, 3), std::make_shared<ReLU>(),
+                      std::make_shared<Linear>(3, 1)});
+    CHECK(model.size() == 3);
+    CHECK(model.is_training());
+    model.eval();
+    CHECK_FALSE(model.is_training());
+    CHECK_FALSE(model[0].is_training());
+    model.train();
+    CHECK(model[2].is_training());
+    CHECK(model.named_parameters()[2].first == "2.weight");
+    CHECK(model(ones({4, 2})).shape() == Shape{4, 1});
+}
+
+TEST_CASE("parameters are shared handles: changing one in place changes the module") {
+    MLP net({2, 2});
+    Tensor w = net.parameters()[0];
+    init::set_constant(w, 0.5);
+    CHECK(at(net.linear(0).weight(), 3) == 0.5);
+}
