@@ -37,7 +37,8 @@ public:
     template <class E>
     Tensor(const xt::xexpression<E>& expression)
         : Tensor(xt::xarray<typename E::value_type>(expression)) {}
-    /// Nested initializer lists: Tensor({{1, 2}, {3, 4}}, Dtype::float64).
+    /// Nested initializer lists: Tensor({{1, 2}, {3, 4}}, Dtype::float64). C++ cannot tell
+    /// {{0}, {1}} (one-element rows) from a flat list: write reshape(Tensor({0, 1}), {2, 1}).
     Tensor(xt::nested_initializer_list_t<double, 1> values, Dtype dtype = Dtype::float32);
     Tensor(xt::nested_initializer_list_t<double, 2> values, Dtype dtype = Dtype::float32);
     Tensor(xt::nested_initializer_list_t<double, 3> values, Dtype dtype = Dtype::float32);
