@@ -83,6 +83,9 @@ Tensor log_softmax(const Tensor& x, int axis);
 /// Per-row cross-entropy of softmax(logits) against integer labels: (N,C),(N,) -> (N,).
 /// Gradient: softmax(logits) - one_hot(labels).
 Tensor softmax_cross_entropy(const Tensor& logits, const Labels& labels);
+/// The same against target distributions (N,C) (one-hot or probabilities): per row
+/// Σ_c t_c (logsumexp(z) - z_c). Gradients: softmax(z) Σ_c t_c - t, and logsumexp(z) - z.
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets);
 /// Elementwise binary cross-entropy of sigmoid(logits) against targets in [0, 1], stable for
 /// any logit: max(x, 0) - x t + log(1 + exp(-|x|)). Shapes must match. Gradient: sigmoid(x) - t.
 Tensor sigmoid_cross_entropy(const Tensor& logits, const Tensor& targets);

@@ -15,8 +15,15 @@
 
 #include <zlib.h>
 
+#include "byte_order.hpp"
+
 namespace xgrad::nn {
 namespace {
+
+using detail::copy_le;
+using detail::get_le;
+using detail::host_is_little_endian;
+using detail::put_le;
 
 // The constants of Note [Checkpoint format] in checkpoint.hpp.
 constexpr char magic[8] = {'\x89', 'X', 'G', 'C', 'K', 'P', 'T', '\n'};
@@ -35,40 +42,6 @@ const char* section_noun(std::uint8_t section) {
 }
 
 // ---- Little-endian encoding and CRC ---------------------------------------------------------
-
-bool host_is_little_endian() {
-    const std::uint16_t one = 1;
-    unsigned char first = 0;
-    std::memcpy(&first, &one, 1);
-    return first == 1;
-}
-
-template <class U>
-void put_le(std::string& out, U value) {
-    for (std::size_t i = 0; i < sizeof(U); ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFFu));
-}
-
-template <class U>
-U get_le(const unsigned char* bytes) {
-    U value = 0;
-    for (std::size_t i = 0; i < sizeof(U); ++i)
-        value = static_cast<U>(value | static_cast<U>(bytes[i]) << (8 * i));
-    return value;
-}
-
-/// Copies `count` items of `item_size` bytes between host order and little-endian (the
-/// same swap both ways).
-void copy_le(const void* from, void* to, std::size_t count, std::size_t item_size) {
-    if (count == 0) return;
-    if (host_is_little_endian()) {
-        std::memcpy(to, from, count * item_size);
-        return;
-    }
-    const auto* source = static_cast<const unsigned char*>(from);
-    auto* target = static_cast<unsigned char*>(to);
-    for (std::size_t i = 0; i < count * item_size; i += item_size)
-        std::reverse_copy(source + i, source + i + item_size, target + i);
-}
 
 std::uint32_t crc_update(std::uint32_t crc, const void* data, std::size_t size) {
     const auto* bytes = static_cast<const Bytef*>(data);

@@ -45,7 +45,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction redu
                           shape_str(logits.shape()));
     }
     check_same_shape("cross_entropy", logits, targets);
-    return reduce(-sum(targets * log_softmax(logits, 1), {1}), reduction, samples(logits));
+    return reduce(softmax_cross_entropy(logits, targets), reduction, samples(logits));
 }
 
 Tensor squared_error_loss(const Tensor& prediction, const Tensor& target, Reduction reduction) {

@@ -5,33 +5,19 @@
 #include <cstring>
 #include <type_traits>
 
+#include "byte_order.hpp"
+
 namespace xgrad::nn {
+
 namespace {
-
 constexpr std::size_t npy_alignment = 64;
-
-/// NumPy's repr of a shape tuple: "()", "(4,)", "(2, 3)".
-std::string shape_tuple(const Shape& shape) {
-    std::string text = "(";
-    for (std::size_t axis = 0; axis < shape.size(); ++axis) {
-        text += (axis == 0 ? "" : ", ") + std::to_string(shape[axis]);
-    }
-    return text + (shape.size() == 1 ? ",)" : ")");
-}
-
-bool host_is_little_endian() {
-    const std::uint16_t one = 1;
-    unsigned char first = 0;
-    std::memcpy(&first, &one, 1);
-    return first == 1;
-}
-
 }  // namespace
 
 std::string npy_header(const Tensor& tensor) {
     const char* descr = tensor.dtype() == Dtype::float32 ? "<f4" : "<f8";
+    // shape_str prints NumPy's tuple repr: "()", "(4,)", "(2, 3)".
     std::string dict = std::string("{'descr': '") + descr +
-                       "', 'fortran_order': False, 'shape': " + shape_tuple(tensor.shape()) + ", }";
+                       "', 'fortran_order': False, 'shape': " + shape_str(tensor.shape()) + ", }";
     const std::size_t prefix = 6 + 2 + 2;  // magic, version, header length
     const std::size_t unpadded = prefix + dict.size() + 1;
     const std::size_t total = (unpadded + npy_alignment - 1) / npy_alignment * npy_alignment;
@@ -54,12 +40,9 @@ void save_npy(const std::filesystem::path& path, const Tensor& tensor) {
         sink(header.data(), header.size());
         visit(tensor, [&sink](const auto& array) {
             using T = typename std::decay_t<decltype(array)>::value_type;
-            if (host_is_little_endian()) return sink(array.data(), array.size() * sizeof(T));
+            if (detail::host_is_little_endian()) return sink(array.data(), array.size() * sizeof(T));
             std::string data(array.size() * sizeof(T), '\0');
-            for (std::size_t i = 0; i < array.size(); ++i) {
-                const auto* bytes = reinterpret_cast<const char*>(&array.data()[i]);
-                std::reverse_copy(bytes, bytes + sizeof(T), &data[i * sizeof(T)]);
-            }
+            detail::copy_le(array.data(), data.data(), array.size(), sizeof(T));
             sink(data.data(), data.size());
         });
     });

@@ -80,6 +80,32 @@ void check_same_shape(const char* op, const Tensor& a, const char* a_name, const
 }
 }  // namespace
 
+// softmax_cross_entropy (targets): loss_i = Σ_c t_ic (lse_i - z_ic)
+// grad_z = g_i (softmax(z)_ic Σ_c t_ic - t_ic), grad_t = g_i (lse_i - z_ic) = -g_i log_softmax(z)_ic
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets) {
+    check_same_shape("softmax_cross_entropy", logits, "logits", targets, "targets");
+    if (logits.dim() != 2) {
+        throw shape_error("softmax_cross_entropy: logits must be 2-D (batch, classes), got shape " +
+                          shape_str(logits.shape()));
+    }
+    const std::size_t batch = logits.shape()[0];
+    Tensor out = visit(logits, [&](const auto& z) {
+        using T = detail::value_type_of<decltype(z)>;
+        const auto& t = targets.value<T>();
+        xt::xarray<T> lse = detail::logsumexp_kept(z, 1, {batch, 1});
+        return Tensor(xt::xarray<T>(xt::sum(t * (lse - z), {1}, xt::evaluation_strategy::immediate)));
+    });
+    return record_op("softmax_cross_entropy", out, {logits, targets}, {logits, targets},
+                     [batch](const BackwardContext& ctx) {
+        const Tensor z = ctx.saved(0), t = ctx.saved(1);
+        const Tensor g = reshape(ctx.grad_out, {batch, 1});
+        Grads grads(2);
+        if (ctx.needs_grad(0)) grads[0] = g * (softmax(z, 1) * sum(t, {1}, true) - t);
+        if (ctx.needs_grad(1)) grads[1] = -g * log_softmax(z, 1);
+        return grads;
+    });
+}
+
 // sigmoid_cross_entropy: out = max(x, 0) - x t + log(1 + exp(-|x|))
 // grad_x = grad_out * (sigmoid(x) - t), grad_t = -grad_out * x
 Tensor sigmoid_cross_entropy(const Tensor& logits, const Tensor& targets) {
