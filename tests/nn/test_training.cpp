@@ -4,7 +4,10 @@
 
 #include <cmath>
 
+#include <filesystem>
+
 #include <xtensor/xbuilder.hpp>
+#include <xtensor/xview.hpp>
 
 #include <nn/nn.hpp>
 
@@ -68,4 +71,32 @@ TEST_CASE("SGD with momentum trains the same network in float32") {
     const auto loss = [&labels](const Tensor& logits, const Tensor&) { return cross_entropy(logits, labels); };
     CHECK(train(net, optimizer, x, x, loss, 300) < 0.05);
     CHECK(accuracy(net(x), labels) == 1.0);
+}
+
+TEST_CASE("README nn tour") {
+    // Keep in sync with the "Training with nn" snippet in README.md.
+    Generator generator(0);
+    Tensor inputs = randn({256, 4}, generator);
+    Labels labels = xt::cast<std::int64_t>(xt::view(inputs.value<float>(), xt::all(), 0) > 0.0f);
+    nn::DataLoader loader(nn::Dataset(inputs, labels), /*batch_size=*/32, /*shuffle=*/true, /*seed=*/1);
+
+    nn::MLP model({4, 16, 2}, {nn::Activation::relu, nn::Activation::identity, /*seed=*/0});
+    nn::Adam optimizer(model.parameters(), /*lr=*/1e-2);
+    for (int epoch = 0; epoch < 20; ++epoch) {
+        for (const auto& batch : loader) {
+            optimizer.zero_grad();
+            Tensor loss = nn::cross_entropy(model(batch.inputs()), batch.labels());
+            loss.backward();
+            optimizer.step();
+        }
+    }
+    double accuracy = nn::accuracy(model(inputs), labels);
+    const auto path = std::filesystem::temp_directory_path() / "xgrad-readme-tour.xgck";
+    nn::save_checkpoint(path, model, optimizer.state());
+
+    CHECK(accuracy > 0.95);  // the label is the sign of the first feature
+    nn::MLP restored({4, 16, 2}, {nn::Activation::relu, nn::Activation::identity, /*seed=*/5});
+    nn::load_checkpoint(path, restored);
+    CHECK(nn::accuracy(restored(inputs), labels) == accuracy);
+    std::filesystem::remove(path);
 }
