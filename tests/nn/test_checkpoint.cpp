@@ -12,36 +12,16 @@
 
 #include <nn/checkpoint.hpp>
 
+#include "support/check.hpp"
+#include "support/temp_dir.hpp"
+
 using namespace xgrad;
 using namespace xgrad::nn;
+using xgrad::testing::read_bytes;
+using xgrad::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// A fresh directory under the system temp directory, removed with everything in it.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device entropy;
-        path = fs::temp_directory_path() / ("xgrad-test-checkpoint-" + std::to_string(entropy()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    std::vector<std::string> entries() const {
-        std::vector<std::string> names;
-        for (const auto& entry : fs::directory_iterator(path))
-            names.push_back(entry.path().filename().string());
-        return names;
-    }
-};
-
-std::string read_bytes(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 void write_bytes(const fs::path& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
@@ -164,7 +144,7 @@ public:
 
 TEST_CASE("round trip is bit-exact in float32 and float64, scalars and empty tensors included") {
     TempDir dir;
-    const fs::path path = dir.path / "model.ckpt";
+    const fs::path path = dir.path() / "model.ckpt";
     NamedTensors source = sample_tensors(1);
     source.emplace_back("special", Tensor(xt::xarray<float>{std::numeric_limits<float>::quiet_NaN(), -0.0f,
                                                             std::numeric_limits<float>::infinity(),
@@ -187,7 +167,7 @@ TEST_CASE("round trip is bit-exact in float32 and float64, scalars and empty ten
 
 TEST_CASE("loading into a module changes its parameters in place, so held handles see the values") {
     TempDir dir;
-    const fs::path path = dir.path / "net.ckpt";
+    const fs::path path = dir.path() / "net.ckpt";
     TinyNet trained(7), fresh(8);
     save_checkpoint(path, trained);
     const Tensor held = fresh.weight;  // e.g. an optimiser's handle
@@ -203,7 +183,7 @@ TEST_CASE("loading into a module changes its parameters in place, so held handle
 
 TEST_CASE("optimiser state round trips and is loaded only when asked for") {
     TempDir dir;
-    const fs::path path = dir.path / "train.ckpt";
+    const fs::path path = dir.path() / "train.ckpt";
     TinyNet net(1);
     Generator generator(3);
     const NamedTensors state = {{"step", scalar(42, Dtype::float64)},
@@ -237,7 +217,7 @@ TEST_CASE("optimiser state round trips and is loaded only when asked for") {
 
 TEST_CASE("the file follows the documented layout, ending in the standard CRC-32") {
     TempDir dir;
-    const fs::path path = dir.path / "one.ckpt";
+    const fs::path path = dir.path() / "one.ckpt";
     save_checkpoint(path, {{"w", scalar(1.0)}}, {{"t", zeros({0, 2}, Dtype::float64)}});
     std::string body("\x89XGCKPT\n", 8);
     put_le(body, 1, 4);  // version
@@ -251,7 +231,7 @@ TEST_CASE("the file follows the documented layout, ending in the standard CRC-32
 
 TEST_CASE("a file cut at any point is rejected and the targets are untouched") {
     TempDir dir;
-    const fs::path good = dir.path / "good.ckpt", cut = dir.path / "cut.ckpt";
+    const fs::path good = dir.path() / "good.ckpt", cut = dir.path() / "cut.ckpt";
     const NamedTensors source = sample_tensors(2);
     save_checkpoint(good, source);
     const std::string bytes = read_bytes(good);
@@ -268,7 +248,7 @@ TEST_CASE("a file cut at any point is rejected and the targets are untouched") {
 
 TEST_CASE("a single flipped bit anywhere is detected") {
     TempDir dir;
-    const fs::path good = dir.path / "good.ckpt", flipped = dir.path / "flipped.ckpt";
+    const fs::path good = dir.path() / "good.ckpt", flipped = dir.path() / "flipped.ckpt";
     const NamedTensors source = sample_tensors(3);
     save_checkpoint(good, source);
     const std::string bytes = read_bytes(good);
@@ -290,7 +270,7 @@ TEST_CASE("a single flipped bit anywhere is detected") {
 
 TEST_CASE("other magic bytes and other versions are named as such") {
     TempDir dir;
-    const fs::path path = dir.path / "odd.ckpt";
+    const fs::path path = dir.path() / "odd.ckpt";
     const NamedTensors targets = {{"w", zeros({2})}};
     write_bytes(path, std::string("\x93NUMPY\x01\x00", 8) + std::string(40, ' '));
     auto problems = load_problems(path, targets);
@@ -308,7 +288,7 @@ TEST_CASE("other magic bytes and other versions are named as such") {
 
 TEST_CASE("forged counts, lengths, ranks and extents are rejected before any allocation") {
     TempDir dir;
-    const fs::path path = dir.path / "forged.ckpt";
+    const fs::path path = dir.path() / "forged.ckpt";
     const auto record = [](std::uint64_t name_length, std::uint64_t rank, std::vector<std::uint64_t> extents) {
         std::string bytes(1, '\0');
         put_le(bytes, name_length, 4);
@@ -343,7 +323,7 @@ TEST_CASE("forged counts, lengths, ranks and extents are rejected before any all
 
 TEST_CASE("wrong shapes, wrong dtypes, missing and unexpected names are all listed in one error") {
     TempDir dir;
-    const fs::path path = dir.path / "model.ckpt";
+    const fs::path path = dir.path() / "model.ckpt";
     Generator generator(5);
     save_checkpoint(path, {{"w", randn({3, 2}, generator)},
                            {"b", randn({2}, generator)},
@@ -366,18 +346,18 @@ TEST_CASE("wrong shapes, wrong dtypes, missing and unexpected names are all list
 
 TEST_CASE("a missing file names the path") {
     TempDir dir;
-    const fs::path path = dir.path / "absent.ckpt";
+    const fs::path path = dir.path() / "absent.ckpt";
     const auto problems = load_problems(path, {});
     REQUIRE(problems.size() == 1);
     CHECK(problems[0] == "cannot open: No such file or directory");
     CHECK_THROWS_WITH_AS(read_checkpoint(path), doctest::Contains(path.string().c_str()), checkpoint_error);
-    CHECK_THROWS_WITH_AS(load_checkpoint(dir.path, NamedTensors{}), doctest::Contains("cannot read"),
+    CHECK_THROWS_WITH_AS(load_checkpoint(dir.path(), NamedTensors{}), doctest::Contains("cannot read"),
                          checkpoint_error);
 }
 
 TEST_CASE("saving replaces the file atomically and never leaves a temporary file") {
     TempDir dir;
-    const fs::path path = dir.path / "model.ckpt";
+    const fs::path path = dir.path() / "model.ckpt";
     TinyNet first(1), second(2);
     save_checkpoint(path, first);
     save_checkpoint(path, second);
@@ -392,13 +372,13 @@ TEST_CASE("saving replaces the file atomically and never leaves a temporary file
     CHECK(same_bits(read_checkpoint(path).parameters[0].second, second.weight));
 
     // A rename that fails (the target is a directory) removes the temporary file.
-    const fs::path blocked = dir.path / "blocked";
+    const fs::path blocked = dir.path() / "blocked";
     fs::create_directory(blocked);
     CHECK_THROWS_WITH_AS(save_checkpoint(blocked, first), doctest::Contains(blocked.string().c_str()),
                          checkpoint_error);
     CHECK(dir.entries().size() == 2);
 
-    const fs::path nowhere = dir.path / "no" / "such" / "dir.ckpt";
+    const fs::path nowhere = dir.path() / "no" / "such" / "dir.ckpt";
     CHECK_THROWS_WITH_AS(save_checkpoint(nowhere, first), doctest::Contains(nowhere.string().c_str()),
                          checkpoint_error);
     CHECK(dir.entries().size() == 2);

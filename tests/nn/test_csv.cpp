@@ -11,49 +11,16 @@
 
 #include <nn/csv.hpp>
 
+#include "support/check.hpp"
+#include "support/temp_dir.hpp"
+
 using namespace xgrad;
 using namespace xgrad::nn;
+using xgrad::testing::TempDir;
+using xgrad::testing::check_throws_with;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// A fresh directory under the system temp directory, removed with its files at scope exit.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "xgrad_csv_XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-    std::string write(const std::string& name, const std::string& text) const {
-        std::ofstream(file(name), std::ios::binary) << text;
-        return file(name);
-    }
-
-private:
-    fs::path path_;
-};
-
-/// Runs `f`, which must throw Error with every one of `parts` in its message.
-template <class Error = value_error, class F>
-void check_error(F&& f, std::initializer_list<std::string> parts) {
-    std::string message;
-    CHECK_THROWS_AS(([&] {
-                        try {
-                            f();
-                        } catch (const Error& e) {
-                            message = e.what();
-                            throw;
-                        }
-                    })(),
-                    Error);
-    for (const std::string& part : parts) {
-        CHECK_MESSAGE(message.find(part) != std::string::npos,
-                      "'" << part << "' is missing from: " << message);
-    }
-}
 
 }  // namespace
 
@@ -71,7 +38,7 @@ TEST_CASE("headers are skipped; comments, blank lines, CRLF and padding are tole
     TempDir dir;
     const std::string header = dir.write("header.csv", "150,4,setosa,versicolor\n5.1,3.5,1.4,0\n");
     CHECK(read_csv(header, 1).value<double>() == xt::xarray<double>{{5.1, 3.5, 1.4, 0}});
-    check_error([&] { read_csv(header); }, {header, "line 1, field 3: 'setosa'"});
+    check_throws_with([&] { read_csv(header); }, {header, "line 1, field 3: 'setosa'"});
 
     const std::string messy = dir.write("messy.csv",
                                         "# comment\r\n 1 ;\t2\r\n\r\n   \n3;4\r\n# end\n5;6");
@@ -88,34 +55,34 @@ TEST_CASE("ragged rows name both lines, even where xt::load_csv would accept the
     TempDir dir;
     // xt::load_csv loads this silently as a 3x2 table: 6 values = 3 rows x 2 (last row).
     const std::string six = dir.write("six.csv", "1,2,3\n4\n5,6\n");
-    check_error([&] { read_csv(six); }, {six, "line 2 has 1 fields, but line 1 has 3"});
+    check_throws_with([&] { read_csv(six); }, {six, "line 2 has 1 fields, but line 1 has 3"});
     const std::string late = dir.write("late.csv", "a,b\n1,2\n\n3,4\n5,6,7\n");
-    check_error([&] { read_csv(late, 1); }, {late, "line 5 has 3 fields, but line 2 has 2"});
+    check_throws_with([&] { read_csv(late, 1); }, {late, "line 5 has 3 fields, but line 2 has 2"});
 }
 
 TEST_CASE("a non-numeric, partial, empty or out-of-range field names its line and field") {
     TempDir dir;
     const std::string word = dir.write("word.csv", "1,2\n3,x\n");
-    check_error([&] { read_csv(word); }, {word, "line 2, field 2: 'x' is not a float64"});
+    check_throws_with([&] { read_csv(word); }, {word, "line 2, field 2: 'x' is not a float64"});
     // std::stod, inside xt::load_csv, would read "1.5abc" as 1.5.
     const std::string prefix = dir.write("prefix.csv", "1.5abc,2\n");
-    check_error([&] { read_csv(prefix); }, {prefix, "line 1, field 1: '1.5abc'"});
+    check_throws_with([&] { read_csv(prefix); }, {prefix, "line 1, field 1: '1.5abc'"});
     const std::string gap = dir.write("gap.csv", "1,,2\n");
-    check_error([&] { read_csv(gap); }, {gap, "line 1, field 2: ''"});
+    check_throws_with([&] { read_csv(gap); }, {gap, "line 1, field 2: ''"});
     const std::string trailing = dir.write("trailing.csv", "1,2,\n");
-    check_error([&] { read_csv(trailing); }, {trailing, "line 1, field 3: ''"});
+    check_throws_with([&] { read_csv(trailing); }, {trailing, "line 1, field 3: ''"});
     const std::string huge = dir.write("huge.csv", "1e39\n");
     CHECK(read_csv(huge).value<double>()(0, 0) == 1e39);
-    check_error([&] { read_csv(huge, 0, ',', Dtype::float32); }, {huge, "'1e39' is not a float32"});
-    check_error([&] { read_csv(dir.write("huger.csv", "1e999\n")); }, {"'1e999'"});
+    check_throws_with([&] { read_csv(huge, 0, ',', Dtype::float32); }, {huge, "'1e39' is not a float32"});
+    check_throws_with([&] { read_csv(dir.write("huger.csv", "1e999\n")); }, {"'1e999'"});
 }
 
 TEST_CASE("a missing file, a directory and a bad delimiter are value errors") {
     TempDir dir;
     const std::string absent = dir.file("absent.csv");
-    check_error([&] { read_csv(absent); }, {"cannot open", absent, "No such file"});
-    check_error([&] { read_csv(dir.file("")); }, {"is a directory"});
-    check_error([&] { read_csv(dir.write("a.csv", "1\n"), 0, '\n'); }, {"delimiter"});
+    check_throws_with([&] { read_csv(absent); }, {"cannot open", absent, "No such file"});
+    check_throws_with([&] { read_csv(dir.file("")); }, {"is a directory"});
+    check_throws_with([&] { read_csv(dir.write("a.csv", "1\n"), 0, '\n'); }, {"delimiter"});
 }
 
 TEST_CASE("split_label_column separates whole-number labels from the inputs") {
@@ -124,8 +91,8 @@ TEST_CASE("split_label_column separates whole-number labels from the inputs") {
     CHECK(data.labels() == Labels{0, 2});
     CHECK(data.inputs().value<double>() == xt::xarray<double>{{5.1, 3.5}, {4.9, 3.0}});
 
-    check_error([&] { split_label_column(table, 0); }, {"row 0", "5.1"});
-    check_error<shape_error>([&] { split_label_column(table, 3); }, {"column 3", "(2, 3)"});
+    check_throws_with([&] { split_label_column(table, 0); }, {"row 0", "5.1"});
+    check_throws_with<shape_error>([&] { split_label_column(table, 3); }, {"column 3", "(2, 3)"});
     const Tensor negative(xt::xarray<float>{{1, -1}});
-    check_error([&] { split_label_column(negative, 1); }, {"row 0", "-1"});
+    check_throws_with([&] { split_label_column(negative, 1); }, {"row 0", "-1"});
 }

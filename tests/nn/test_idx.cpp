@@ -14,28 +14,18 @@
 
 #include <nn/idx.hpp>
 
+#include "support/check.hpp"
+#include "support/temp_dir.hpp"
+
 using namespace xgrad;
 using namespace xgrad::nn;
+using xgrad::testing::TempDir;
+using xgrad::testing::check_throws_with;
 namespace fs = std::filesystem;
 
 namespace {
 
 using Bytes = std::vector<unsigned char>;
-
-/// A fresh directory under the system temp directory, removed with its files at scope exit.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "xgrad_idx_XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
 
 /// An IDX header (magic 0x0000TTRR, big-endian extents) followed by `payload`.
 Bytes idx(unsigned type, std::initializer_list<std::uint32_t> shape, const Bytes& payload) {
@@ -66,25 +56,6 @@ std::string write_gzip(const std::string& path, const Bytes& bytes) {
             static_cast<int>(bytes.size()));
     REQUIRE(gzclose(file) == Z_OK);
     return path;
-}
-
-/// Runs `f`, which must throw value_error with every one of `parts` in its message.
-template <class F>
-void check_value_error(F&& f, std::initializer_list<std::string> parts) {
-    std::string message;
-    CHECK_THROWS_AS(([&] {
-                        try {
-                            f();
-                        } catch (const value_error& e) {
-                            message = e.what();
-                            throw;
-                        }
-                    })(),
-                    value_error);
-    for (const std::string& part : parts) {
-        CHECK_MESSAGE(message.find(part) != std::string::npos,
-                      "'" << part << "' is missing from: " << message);
-    }
 }
 
 }  // namespace
@@ -152,21 +123,21 @@ TEST_CASE("a bad magic number is rejected with the number and the path") {
     TempDir dir;
     // The magic written little-endian, an unknown type code, and rank 0.
     const std::string swapped = write_raw(dir.file("swapped"), {0x03, 0x08, 0, 0, 0, 0, 0, 1, 7});
-    check_value_error([&] { read_idx(swapped); }, {swapped, "0x03080000"});
+    check_throws_with([&] { read_idx(swapped); }, {swapped, "0x03080000"});
     const std::string unknown = write_raw(dir.file("unknown"), idx(0x0A, {1}, {7}));
-    check_value_error([&] { read_idx(unknown); }, {unknown, "0x00000A01"});
+    check_throws_with([&] { read_idx(unknown); }, {unknown, "0x00000A01"});
     const std::string rank0 = write_gzip(dir.file("rank0.gz"), {0, 0, 8, 0, 7});
-    check_value_error([&] { read_idx(rank0); }, {rank0, "(gzip)", "0x00000800"});
+    check_throws_with([&] { read_idx(rank0); }, {rank0, "(gzip)", "0x00000800"});
 }
 
 TEST_CASE("a header cut short is rejected") {
     TempDir dir;
     const std::string tiny = write_raw(dir.file("tiny"), {0, 0});
-    check_value_error([&] { read_idx(tiny); }, {tiny, "after 2 bytes"});
+    check_throws_with([&] { read_idx(tiny); }, {tiny, "after 2 bytes"});
     const std::string empty = write_gzip(dir.file("empty.gz"), {});
-    check_value_error([&] { read_idx(empty); }, {empty, "after 0 bytes"});
+    check_throws_with([&] { read_idx(empty); }, {empty, "after 0 bytes"});
     const std::string cut = write_raw(dir.file("cut"), {0, 0, 8, 3, 0, 0, 0, 2, 0, 0});
-    check_value_error([&] { read_idx(cut); }, {cut, "10 of the 16 header bytes", "rank 3"});
+    check_throws_with([&] { read_idx(cut); }, {cut, "10 of the 16 header bytes", "rank 3"});
 }
 
 TEST_CASE("truncated data and trailing bytes name the path and the byte counts") {
@@ -175,12 +146,12 @@ TEST_CASE("truncated data and trailing bytes name the path and the byte counts")
     const Bytes long_data = idx(0x08, {2, 2, 3}, iota_bytes(17));
     for (const std::string& path : {write_raw(dir.file("short"), short_data),
                                     write_gzip(dir.file("short.gz"), short_data)}) {
-        check_value_error([&] { read_idx_images(path); },
+        check_throws_with([&] { read_idx_images(path); },
                           {path, "truncated", "only 7 of the 12 data bytes", "(2, 2, 3)"});
     }
     for (const std::string& path : {write_raw(dir.file("long"), long_data),
                                     write_gzip(dir.file("long.gz"), long_data)}) {
-        check_value_error([&] { read_idx_images(path); }, {path, "5 trailing bytes", "12 data"});
+        check_throws_with([&] { read_idx_images(path); }, {path, "5 trailing bytes", "12 data"});
     }
 }
 
@@ -189,14 +160,14 @@ TEST_CASE("forged huge extents fail without a huge allocation") {
     // 2^96 bytes overflows the size computation.
     const std::string overflow =
         write_raw(dir.file("overflow"), idx(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {1, 2}));
-    check_value_error([&] { read_idx(overflow); }, {overflow, "overflows"});
+    check_throws_with([&] { read_idx(overflow); }, {overflow, "overflows"});
     // 281 TB declared, 3 bytes present: a value_error (not bad_alloc) after reading 3 bytes.
     for (const std::string& path :
          {write_raw(dir.file("huge"), idx(0x08, {0xFFFFFFFF, 0xFFFF}, {1, 2, 3})),
           write_gzip(dir.file("huge.gz"), idx(0x0E, {0xFFFFFFFF, 0xFFFF}, {1, 2, 3}))}) {
-        check_value_error([&] { read_idx(path); }, {path, "truncated", "only 3"});
+        check_throws_with([&] { read_idx(path); }, {path, "truncated", "only 3"});
     }
-    check_value_error([&] { read_idx(dir.file("huge")); }, {"281470681677825 data bytes"});
+    check_throws_with([&] { read_idx(dir.file("huge")); }, {"281470681677825 data bytes"});
 }
 
 TEST_CASE("a damaged gzip stream and a missing file are value errors naming the path") {
@@ -207,11 +178,11 @@ TEST_CASE("a damaged gzip stream and a missing file are value errors naming the 
         .read(reinterpret_cast<char*>(compressed.data()), static_cast<std::streamsize>(compressed.size()));
     compressed.resize(compressed.size() / 2);
     const std::string cut = write_raw(dir.file("cut.gz"), compressed);
-    check_value_error([&] { read_idx(cut); }, {cut, "(gzip)"});
+    check_throws_with([&] { read_idx(cut); }, {cut, "(gzip)"});
     for (std::size_t i = 12; i < compressed.size(); ++i) compressed[i] ^= 0x5A;
     const std::string garbled = write_raw(dir.file("garbled.gz"), compressed);
-    check_value_error([&] { read_idx(garbled); }, {garbled, "(gzip)"});
-    check_value_error([&] { read_idx(dir.file("absent.idx")); },
+    check_throws_with([&] { read_idx(garbled); }, {garbled, "(gzip)"});
+    check_throws_with([&] { read_idx(dir.file("absent.idx")); },
                       {"cannot open", dir.file("absent.idx"), "No such file"});
 }
 
@@ -221,9 +192,9 @@ TEST_CASE("the helpers check rank and type") {
     const std::string images = write_raw(dir.file("images"), idx(0x08, {1, 2, 2}, {1, 2, 3, 4}));
     const std::string wide = write_raw(dir.file("wide"), idx(0x0B, {1, 1, 1}, {0x01, 0x00}));
     const std::string floats = write_raw(dir.file("floats"), idx(0x0D, {1}, {0x3F, 0xC0, 0, 0}));
-    check_value_error([&] { read_idx_images(labels); }, {labels, "(3,)", "rank 3"});
-    check_value_error([&] { read_idx_labels(images); }, {images, "(1, 2, 2)", "rank 1"});
-    check_value_error([&] { read_idx_images(wide); }, {wide, "int16", "PixelScale::raw"});
+    check_throws_with([&] { read_idx_images(labels); }, {labels, "(3,)", "rank 3"});
+    check_throws_with([&] { read_idx_labels(images); }, {images, "(1, 2, 2)", "rank 1"});
+    check_throws_with([&] { read_idx_images(wide); }, {wide, "int16", "PixelScale::raw"});
     CHECK(read_idx_images(wide, PixelScale::raw).value<float>()(0, 0) == 256.0f);
-    check_value_error([&] { read_idx_labels(floats); }, {floats, "float32", "integer"});
+    check_throws_with([&] { read_idx_labels(floats); }, {floats, "float32", "integer"});
 }

@@ -12,33 +12,16 @@
 
 #include <nn/npy.hpp>
 
+#include "support/check.hpp"
+#include "support/temp_dir.hpp"
+
 using namespace xgrad;
 using namespace xgrad::nn;
+using xgrad::testing::read_bytes;
+using xgrad::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// A fresh directory under the system temp directory, removed with everything in it.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device entropy;
-        path = fs::temp_directory_path() / ("xgrad-test-npy-" + std::to_string(entropy()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    std::size_t entry_count() const {
-        return static_cast<std::size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-    }
-};
-
-std::string read_bytes(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 /// The tensor's elements as little-endian bytes, row-major, whatever the host's byte order.
 std::string le_bytes(const Tensor& tensor) {
@@ -93,7 +76,7 @@ NpyFile parse_npy(const std::string& bytes) {
 
 TEST_CASE("a (2, 3) float32 tensor has the exact NumPy 1.0 header and its bytes start at 128") {
     TempDir dir;
-    const fs::path path = dir.path / "matrix.npy";
+    const fs::path path = dir.path() / "matrix.npy";
     const Tensor matrix({{1.5, -2, 3}, {4, 5, 6.25}});
     save_npy(path, matrix);
     const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
@@ -105,7 +88,7 @@ TEST_CASE("a (2, 3) float32 tensor has the exact NumPy 1.0 header and its bytes 
     CHECK(bytes.substr(128) == le_bytes(matrix));
     CHECK(bytes.substr(128, 4) == std::string("\x00\x00\xc0\x3f", 4));  // 1.5f
     CHECK(npy_header(matrix) == header);
-    CHECK(dir.entry_count() == 1);  // no temporary file left behind
+    CHECK(dir.entries().size() == 1);  // no temporary file left behind
 }
 
 TEST_CASE("shapes are written as Python tuples, dtypes as <f4 / <f8, data aligned to 64 bytes") {
@@ -124,7 +107,7 @@ TEST_CASE("shapes are written as Python tuples, dtypes as <f4 / <f8, data aligne
     };
     for (const auto& [tensor, descr] : cases) {
         CAPTURE(shape_str(tensor.shape()));
-        const fs::path path = dir.path / "tensor.npy";
+        const fs::path path = dir.path() / "tensor.npy";
         save_npy(path, tensor);
         const std::string bytes = read_bytes(path);
         const NpyFile file = parse_npy(bytes);
@@ -136,17 +119,17 @@ TEST_CASE("shapes are written as Python tuples, dtypes as <f4 / <f8, data aligne
     }
     CHECK(npy_header(scalar(1.0)).find("'shape': (), }") != std::string::npos);
     CHECK(npy_header(zeros({7})).find("'shape': (7,), }") != std::string::npos);
-    CHECK(dir.entry_count() == 1);
+    CHECK(dir.entries().size() == 1);
 }
 
 TEST_CASE("save_npy failures name the path and leave no file behind") {
     TempDir dir;
-    const fs::path nowhere = dir.path / "missing" / "t.npy";
+    const fs::path nowhere = dir.path() / "missing" / "t.npy";
     CHECK_THROWS_WITH_AS(save_npy(nowhere, zeros({2})), doctest::Contains(nowhere.string().c_str()), io_error);
-    const fs::path path = dir.path / "undefined.npy";
+    const fs::path path = dir.path() / "undefined.npy";
     CHECK_THROWS_WITH_AS(save_npy(path, Tensor()), doctest::Contains("undefined"), io_error);
-    const fs::path blocked = dir.path / "blocked.npy";
+    const fs::path blocked = dir.path() / "blocked.npy";
     fs::create_directory(blocked);
     CHECK_THROWS_WITH_AS(save_npy(blocked, zeros({2})), doctest::Contains("renaming"), io_error);
-    CHECK(dir.entry_count() == 1);  // only the directory that blocked the rename
+    CHECK(dir.entries().size() == 1);  // only the directory that blocked the rename
 }

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <initializer_list>
 #include <string>
 
 #include <autograd/autograd.hpp>
@@ -21,6 +22,25 @@ inline void check_gradients(const GradcheckFunction& f, const std::vector<Tensor
     const GradcheckReport report = gradcheck(f, inputs, options);
     INFO(to_string(report));
     CHECK(report.passed);
+}
+
+/// Runs `f`, which must throw exactly `Error` with every one of `parts` in its message.
+template <class Error = value_error, class F>
+void check_throws_with(F&& f, std::initializer_list<std::string> parts) {
+    std::string message;
+    CHECK_THROWS_AS(([&] {
+                        try {
+                            f();
+                        } catch (const Error& e) {
+                            message = e.what();
+                            throw;
+                        }
+                    })(),
+                    Error);
+    for (const std::string& part : parts) {
+        CHECK_MESSAGE(message.find(part) != std::string::npos,
+                      "'" << part << "' is missing from: " << message);
+    }
 }
 
 /// Element i (flat, row-major) of a tensor, as double.
