@@ -5,33 +5,23 @@
 
 #include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "support/check.hpp"
 
 using namespace xgrad;
 using xgrad::testing::at;
+using xgrad::testing::check_throws_with;
 using xgrad::testing::variable;
 
 namespace {
 
-/// Runs `f`, which must throw exactly `Error` with every one of `parts` in its message and
-/// leave the number of live nodes as it found it.
+/// check_throws_with<Error>(f, parts), and `f` must also leave the number of live nodes as it
+/// found it.
 template <class Error, class F>
-void check_error(F&& f, std::initializer_list<const char*> parts) {
+void check_error(F&& f, std::initializer_list<std::string> parts) {
     const std::int64_t live_before = Node::live_count();
-    bool thrown = false;
-    std::string message;
-    try {
-        f();
-    } catch (const Error& e) {
-        thrown = true;
-        message = e.what();
-    }
-    CHECK_MESSAGE(thrown, "no exception of the expected type");
-    for (const char* part : parts) {
-        CHECK_MESSAGE(message.find(part) != std::string::npos,
-                      "'" << part << "' is missing from: " << message);
-    }
+    check_throws_with<Error>(std::forward<F>(f), parts);
     CHECK(Node::live_count() == live_before);
 }
 

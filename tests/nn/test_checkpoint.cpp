@@ -4,15 +4,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <limits>
-#include <random>
 #include <string>
 #include <vector>
 
 #include <nn/checkpoint.hpp>
 
-#include "support/check.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace xgrad;

@@ -3,10 +3,6 @@
 
 #include <doctest/doctest.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <initializer_list>
 #include <string>
 
 #include <nn/csv.hpp>
@@ -18,12 +14,6 @@ using namespace xgrad;
 using namespace xgrad::nn;
 using xgrad::testing::TempDir;
 using xgrad::testing::check_throws_with;
-namespace fs = std::filesystem;
-
-namespace {
-
-}  // namespace
-
 TEST_CASE("a numeric CSV file reads as float64, or float32 on request") {
     TempDir dir;
     const std::string path = dir.write("good.csv", "1,2,3\n4.5,-5e-1,6\n");

@@ -3,16 +3,12 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <nn/npy.hpp>
 
-#include "support/check.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace xgrad;

@@ -4,14 +4,13 @@
 
 #include <cmath>
 
-#include <filesystem>
-
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
 
 #include <nn/nn.hpp>
 
 #include "support/check.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace xgrad;
 using namespace xgrad::nn;
@@ -91,12 +90,12 @@ TEST_CASE("README nn tour") {
         }
     }
     double accuracy = nn::accuracy(model(inputs), labels);
-    const auto path = std::filesystem::temp_directory_path() / "xgrad-readme-tour.xgck";
+    const xgrad::testing::TempDir dir;
+    const auto path = dir.path() / "model.xgck";
     nn::save_checkpoint(path, model, optimizer.state());
 
     CHECK(accuracy > 0.95);  // the label is the sign of the first feature
     nn::MLP restored({4, 16, 2}, {nn::Activation::relu, nn::Activation::identity, /*seed=*/5});
     nn::load_checkpoint(path, restored);
     CHECK(nn::accuracy(restored(inputs), labels) == accuracy);
-    std::filesystem::remove(path);
 }

@@ -24,7 +24,8 @@ inline void check_gradients(const GradcheckFunction& f, const std::vector<Tensor
     CHECK(report.passed);
 }
 
-/// Runs `f`, which must throw exactly `Error` with every one of `parts` in its message.
+/// Runs `f`, which must throw an `Error` (or a type derived from it) with every one of `parts`
+/// in its message. No exception, another type, or a missing part each fails the current test.
 template <class Error = value_error, class F>
 void check_throws_with(F&& f, std::initializer_list<std::string> parts) {
     std::string message;
