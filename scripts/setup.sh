@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-[ -d build ] || meson setup build
+if [ -d build ]; then
+  meson configure build -Dexamples=true   # an existing build dir may have examples off
+else
+  meson setup build
+fi
 ninja -C build
 ./build/examples/chain_rule
