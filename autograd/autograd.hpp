@@ -10,3 +10,4 @@
 #include "node.hpp"           // IWYU pragma: export
 #include "ops.hpp"            // IWYU pragma: export
 #include "tensor.hpp"         // IWYU pragma: export
+#include "threads.hpp"        // IWYU pragma: export
