@@ -90,26 +90,8 @@ std::string plot_script(const fs::path& csv, const fs::path& png) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    Options o;
-    CLI::App app("Trains an MLP on Fashion-MNIST (apt-get install dataset-fashion-mnist)");
-    app.add_option("--hidden", o.hidden, "hidden layer sizes, e.g. 512,256")->delimiter(',')->capture_default_str();
-    app.add_option("--activation", o.activation, "relu, tanh, sigmoid, leaky_relu")->capture_default_str();
-    app.add_option("--epochs", o.epochs, "passes over the training set")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--batch-size", o.batch_size, "samples per step")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--optimizer", o.optimizer, "adamw, adam or sgd (Nesterov momentum 0.9)")
-        ->capture_default_str()->check(CLI::IsMember({"adamw", "adam", "sgd"}));
-    app.add_option("--lr", o.lr, "initial learning rate (cosine-annealed to 0)")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--weight-decay", o.weight_decay, "decoupled for adamw, L2 otherwise")->capture_default_str()->check(CLI::NonNegativeNumber);
-    app.add_option("--seed", o.seed, "initialisation, split and shuffling seed")->capture_default_str();
-    app.add_option("--threads", o.threads, "BLAS threads")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--data-dir", o.data_dir, "directory of the *-ubyte.gz files")->capture_default_str();
-    app.add_option("--limit", o.limit, "use only the first N training images (0: all)")->capture_default_str();
-    app.add_option("--test-limit", o.test_limit, "use only the first N test images (0: all)")->capture_default_str();
-    app.add_option("--validation", o.validation, "training images held out for validation")->capture_default_str();
-    app.add_option("--output-dir", o.output_dir, "where the checkpoint and curves go")->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
-
+/// Loads the data, trains, evaluates and writes the outputs; returns the exit code.
+int train_and_report(const Options& o) {
     const fs::path probe = fs::path(o.data_dir) / "train-images-idx3-ubyte.gz";
     if (!fs::exists(probe)) {
         fmt::print(stderr, "Fashion-MNIST not found: {} does not exist.\nInstall it with: "
@@ -179,4 +161,33 @@ int main(int argc, char** argv) {
     if (examples::run_gnuplot(plot_script(out / "curves.csv", out / "curves.png")))
         fmt::print(", {}", (out / "curves.png").string());
     fmt::print("\n");
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    Options o;
+    CLI::App app("Trains an MLP on Fashion-MNIST (apt-get install dataset-fashion-mnist)");
+    app.add_option("--hidden", o.hidden, "hidden layer sizes, e.g. 512,256")->delimiter(',')->capture_default_str();
+    app.add_option("--activation", o.activation, "hidden activation")
+        ->capture_default_str()->check(CLI::IsMember({"relu", "tanh", "sigmoid", "leaky_relu", "identity"}));
+    app.add_option("--epochs", o.epochs, "passes over the training set")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--batch-size", o.batch_size, "samples per step")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--optimizer", o.optimizer, "adamw, adam or sgd (Nesterov momentum 0.9)")
+        ->capture_default_str()->check(CLI::IsMember({"adamw", "adam", "sgd"}));
+    app.add_option("--lr", o.lr, "initial learning rate (cosine-annealed to 0)")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--weight-decay", o.weight_decay, "decoupled for adamw, L2 otherwise")->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--seed", o.seed, "initialisation, split and shuffling seed")->capture_default_str();
+    app.add_option("--threads", o.threads, "BLAS threads")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--data-dir", o.data_dir, "directory of the *-ubyte.gz files")->capture_default_str();
+    app.add_option("--limit", o.limit, "use only the first N training images (0: all)")->capture_default_str();
+    app.add_option("--test-limit", o.test_limit, "use only the first N test images (0: all)")->capture_default_str();
+    app.add_option("--validation", o.validation, "training images held out for validation")->capture_default_str();
+    app.add_option("--output-dir", o.output_dir, "where the checkpoint and curves go")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+    try {
+        return train_and_report(o);
+    } catch (const std::exception& error) {  // a damaged data file, an unwritable output directory
+        fmt::print(stderr, "fashion_mnist: {}\n", error.what());
+        return 1;
+    }
 }

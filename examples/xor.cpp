@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
     app.add_option("--seed", seed, "initialisation seed of the first attempt")->capture_default_str();
     app.add_option("--steps", steps, "full-batch SGD steps (momentum 0.9)")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--lr", lr, "SGD learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--activation", activation, "hidden activation: sigmoid, tanh, relu, leaky_relu")->capture_default_str();
+    app.add_option("--activation", activation, "hidden activation")
+        ->capture_default_str()->check(CLI::IsMember({"sigmoid", "tanh", "relu", "leaky_relu"}));
     app.add_option("--restarts", restarts, "new seeds to try after a local minimum")->capture_default_str()->check(CLI::NonNegativeNumber);
     CLI11_PARSE(app, argc, argv);
     const nn::Activation hidden_activation = nn::parse_activation(activation);
