@@ -22,8 +22,8 @@ def load(path):
     return runs
 
 
-def seconds(b):
-    return b["real_time"] * UNIT_SECONDS[b["time_unit"]]
+def seconds(b, clock="real_time"):
+    return b[clock] * UNIT_SECONDS[b["time_unit"]]
 
 
 def show_time(s):
@@ -35,8 +35,9 @@ def show_time(s):
 
 def main(path):
     runs = load(path)
+    context = json.load(open(path))["context"]
     has_torch = any(impl == "libtorch" for (_, _, impl) in runs)
-    head = ["workload", "threads", "autograd", "twin", "autograd / twin"]
+    head = ["workload", "threads", "autograd", "twin", "autograd / twin", "(CPU time)"]
     head += ["libtorch"] if has_torch else []
     head += ["GFLOP/s autograd / twin", "peak heap autograd / twin", "graph nodes, bytes"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -46,7 +47,8 @@ def main(path):
         if a is None or t is None:
             continue
         cells = [workload, str(threads), show_time(seconds(a)), show_time(seconds(t)),
-                 f"{seconds(a) / seconds(t):.2f}"]
+                 f"{seconds(a) / seconds(t):.2f}",
+                 f"{seconds(a, 'cpu_time') / seconds(t, 'cpu_time'):.2f}"]
         if has_torch:
             torch = runs.get((workload, threads, "libtorch"))
             cells.append(show_time(seconds(torch)) if torch else "–")
@@ -67,11 +69,16 @@ def main(path):
         a, t = runs.get(("W4", threads, "autograd")), runs.get(("W4", threads, "twin"))
         if a and t:
             notes.append(f"- W4, {threads} thread(s): autograd {a['time_per_node'] * 1e9:.0f} ns "
-                         f"per node, twin {t['time_per_node'] * 1e9:.1f} ns, engine cost "
+                         f"per node (CPU time), twin {t['time_per_node'] * 1e9:.1f} ns, engine cost "
                          f"{(a['time_per_node'] - t['time_per_node']) * 1e9:.0f} ns per node.")
     w3 = {th: runs.get(("W3", th, "autograd")) for th in (1, 2)}
     if all(w3.values()):
         notes.append(f"- W3 autograd, 2 threads vs 1: {seconds(w3[1]) / seconds(w3[2]):.2f}× faster.")
+    notes.append(f"- Load average when the run started: "
+                 f"{', '.join(f'{x:.1f}' for x in context.get('load_avg', []))} "
+                 f"on {context.get('num_cpus')} CPUs. Times are wall-clock medians of "
+                 f"repetitions; the CPU-time ratio (the benchmark thread only) is the steadier "
+                 f"one on a busy machine, the wall-clock one the one that counts for 2 threads.")
     print("\n".join(rows + [""] + notes))
 
 
