@@ -1,6 +1,7 @@
 #include "engine.hpp"
 
 #include <atomic>
+#include <cassert>
 
 #include "broadcast.hpp"
 #include "grad_mode.hpp"
@@ -202,9 +203,8 @@ std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& r
             Node* input = node.inputs_[i].get();
             if (input == nullptr || !input->needed_ || !input_grads[i].defined()) continue;
             GradModeGuard mode(create_graph);
-            Tensor grad = fit_to_input(node, i, *input, std::move(input_grads[i]));
-            if (!input->pending_grad_.defined()) input->pending_grad_ = std::move(grad);
-            else input->pending_grad_ = add(input->pending_grad_, grad);
+            add_to_pending(input->pending_grad_,
+                           fit_to_input(node, i, *input, std::move(input_grads[i])), create_graph);
         }
         if (!retain_graph) {
             node.saved_.clear();
@@ -224,6 +224,29 @@ std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& r
         }
     }
     return captured;
+}
+
+// Note [Pending accumulation]
+// A node reached along several edges (a weight used at every step of a chain) sums one
+// gradient per edge. A new tensor per sum costs three allocations; when the pending gradient is
+// a handle nothing else holds, on storage nothing else holds (not a saved value, not a
+// gradient handed to two inputs), and the sum is not recorded, it is summed in place.
+void Engine::add_to_pending(Tensor& pending, Tensor grad, bool create_graph) {
+    if (!pending.defined()) {
+        pending = std::move(grad);
+        return;
+    }
+    const bool private_sum = !create_graph && pending.impl_.use_count() == 1 &&
+                             pending.storage().use_count() == 1 && !pending.requires_grad();
+    if (!private_sum) {
+        pending = add(pending, grad);
+        return;
+    }
+    assert(pending.shape() == grad.shape() && pending.dtype() == grad.dtype());
+    std::visit([&grad](auto& array) {
+        using T = typename std::decay_t<decltype(array)>::value_type;
+        array += grad.value<T>();
+    }, pending.storage()->array);
 }
 
 void Engine::accumulate_into_leaf(Node& leaf, Tensor grad, bool create_graph) {

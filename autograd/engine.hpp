@@ -25,6 +25,7 @@ private:
                                    const std::vector<Tensor>* inputs, bool retain_graph,
                                    bool create_graph, bool allow_unused);
     static void accumulate_into_leaf(Node& leaf, Tensor grad, bool create_graph);
+    static void add_to_pending(Tensor& pending, Tensor grad, bool create_graph);
 };
 
 /// Gradients of `outputs` (seeded with `grad_outputs`, or 1 for one-element outputs) with

@@ -62,23 +62,43 @@ bool BackwardContext::needs_grad(std::size_t input) const {
     return node != nullptr && node->needed_;
 }
 
+namespace {
+bool should_record(const Tensor* inputs, std::size_t count) {
+    if (!grad_enabled()) return false;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (inputs[i].requires_grad()) return true;
+    }
+    return false;
+}
+}  // namespace
+
 Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
                  std::vector<Tensor> saved, BackwardFn backward) {
-    if (!grad_enabled()) return result;
-    bool any_requires_grad = false;
-    for (const Tensor& input : inputs) any_requires_grad |= input.requires_grad();
-    if (!any_requires_grad) return result;
+    if (!should_record(inputs.data(), inputs.size())) return result;
+    return record_node(std::move(name), std::move(result), inputs.data(), inputs.size(),
+                       saved.data(), saved.size(), std::move(backward));
+}
 
+Tensor record_op(std::string name, Tensor result, std::initializer_list<Tensor> inputs,
+                 std::initializer_list<Tensor> saved, BackwardFn backward) {
+    if (!should_record(inputs.begin(), inputs.size())) return result;
+    return record_node(std::move(name), std::move(result), inputs.begin(), inputs.size(),
+                       saved.begin(), saved.size(), std::move(backward));
+}
+
+Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
+                   const Tensor* saved, std::size_t saved_count, BackwardFn backward) {
     auto node = std::make_shared<Node>(std::move(name), result.shape(), result.dtype());
-    node->inputs_.reserve(inputs.size());
-    for (const Tensor& input : inputs) node->inputs_.push_back(input.node());
-    node->saved_.reserve(saved.size());
-    for (const Tensor& value : saved) {
+    node->inputs_.reserve(input_count);
+    for (std::size_t i = 0; i < input_count; ++i) node->inputs_.push_back(inputs[i].node());
+    node->saved_.reserve(saved_count);
+    for (std::size_t s = 0; s < saved_count; ++s) {
+        const Tensor& value = saved[s];
         int index = SavedTensor::constant;
         if (value.storage() == result.storage()) {
             index = SavedTensor::output;
         } else {
-            for (std::size_t i = 0; i < inputs.size(); ++i) {
+            for (std::size_t i = 0; i < input_count; ++i) {
                 if (value.is_same(inputs[i])) index = static_cast<int>(i);
             }
         }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,8 +77,9 @@ public:
 private:
     friend class BackwardContext;
     friend class Engine;
-    friend Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
-                            std::vector<Tensor> saved, BackwardFn backward);
+    friend Tensor record_node(std::string name, Tensor result, const Tensor* inputs,
+                              std::size_t input_count, const Tensor* saved,
+                              std::size_t saved_count, BackwardFn backward);
 
     std::string name_;
     Shape shape_;
@@ -104,5 +106,14 @@ private:
 /// that owns a tensor. This is how every built-in op is written, and how users add their own.
 Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
                  std::vector<Tensor> saved, BackwardFn backward);
+/// The same with braced lists, record_op(name, out, {a, b}, {a}, ...), as every built-in op
+/// writes it: nothing is allocated for the lists, which matters when grad mode is off (the
+/// ops inside a backward rule) and on graphs of scalars.
+Tensor record_op(std::string name, Tensor result, std::initializer_list<Tensor> inputs,
+                 std::initializer_list<Tensor> saved, BackwardFn backward);
+
+/// Records the node for record_op once it has decided to (grad mode on, an input requires grad).
+Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
+                   const Tensor* saved, std::size_t saved_count, BackwardFn backward);
 
 }  // namespace xgrad

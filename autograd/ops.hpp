@@ -23,7 +23,7 @@ using Indices = std::vector<std::size_t>;
 
 // ---- Elementwise, binary (NumPy broadcasting) ----------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b);
-Tensor sub(const Tensor& a, const Tensor& b);  ///< add(a, neg(b))
+Tensor sub(const Tensor& a, const Tensor& b);  ///< a - b, broadcast
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& base, const Tensor& exponent);

@@ -16,7 +16,7 @@ namespace {
 template <class T>
 std::shared_ptr<TensorImpl> make_impl(xt::xarray<T>&& array) {
     auto impl = std::make_shared<TensorImpl>();
-    impl->storage = std::make_shared<Storage>(Storage{std::move(array), 0});
+    impl->storage = std::make_shared<Storage>(std::move(array));
     return impl;
 }
 
@@ -29,6 +29,10 @@ Tensor from_list(List values, Dtype dtype) {
 }  // namespace
 
 namespace detail {
+void throw_undefined(const char* what) {
+    throw value_error(std::string(what) + ": the tensor is undefined");
+}
+
 void throw_value_dtype(const char* accessor, Dtype wanted, Dtype actual) {
     throw dtype_error(std::string(accessor) + "<" + (wanted == Dtype::float32 ? "float" : "double") +
                       ">: the tensor holds " + dtype_name(actual));
@@ -42,28 +46,6 @@ Tensor::Tensor(xt::nested_initializer_list_t<double, 2> v, Dtype d) : Tensor(fro
 Tensor::Tensor(xt::nested_initializer_list_t<double, 3> v, Dtype d) : Tensor(from_list(v, d)) {}
 Tensor::Tensor(xt::nested_initializer_list_t<double, 4> v, Dtype d) : Tensor(from_list(v, d)) {}
 
-const TensorImpl& Tensor::impl(const char* what) const {
-    if (!impl_) throw value_error(std::string(what) + ": the tensor is undefined");
-    return *impl_;
-}
-
-TensorImpl& Tensor::impl(const char* what) {
-    if (!impl_) throw value_error(std::string(what) + ": the tensor is undefined");
-    return *impl_;
-}
-
-Dtype Tensor::dtype() const {
-    return impl("dtype").storage->array.index() == 0 ? Dtype::float32 : Dtype::float64;
-}
-
-const Shape& Tensor::shape() const {
-    return std::visit([](const auto& array) -> const Shape& { return array.shape(); },
-                      impl("shape").storage->array);
-}
-
-std::size_t Tensor::size() const {
-    return std::visit([](const auto& array) { return array.size(); }, impl("size").storage->array);
-}
 
 double Tensor::item() const {
     if (size() != 1) {
@@ -137,7 +119,6 @@ const std::shared_ptr<Node>& Tensor::node() const {
     return impl_ ? impl_->node : none;
 }
 
-const std::shared_ptr<Storage>& Tensor::storage() const { return impl("storage").storage; }
 
 Tensor Tensor::alias(std::shared_ptr<Storage> storage, std::shared_ptr<Node> node) {
     Tensor tensor;

@@ -19,6 +19,12 @@ class Node;
 
 /// The array behind one or more tensors, with a counter bumped on every in-place change.
 struct Storage {
+    Storage() = default;
+    /// Moves `values` in once (no temporary Storage: an xarray move is three shape vectors).
+    template <class T>
+    explicit Storage(xt::xarray<T>&& values, std::uint64_t version = 0)
+        : array(std::in_place_type<xt::xarray<T>>, std::move(values)), version(version) {}
+
     std::variant<xt::xarray<float>, xt::xarray<double>> array;
     std::uint64_t version = 0;
 };
@@ -146,6 +152,37 @@ Tensor rand(const Shape& shape, Generator& generator, Dtype dtype = Dtype::float
 
 namespace detail {
 [[noreturn]] void throw_value_dtype(const char* accessor, Dtype wanted, Dtype actual);
+[[noreturn]] void throw_undefined(const char* what);
+}
+
+// The accessors every op calls several times are inline (out of line they were a tenth of
+// the engine's cost per node on a chain of scalar operations).
+inline const TensorImpl& Tensor::impl(const char* what) const {
+    if (!impl_) detail::throw_undefined(what);
+    return *impl_;
+}
+
+inline TensorImpl& Tensor::impl(const char* what) {
+    if (!impl_) detail::throw_undefined(what);
+    return *impl_;
+}
+
+inline Dtype Tensor::dtype() const {
+    return impl("dtype").storage->array.index() == 0 ? Dtype::float32 : Dtype::float64;
+}
+
+inline const Shape& Tensor::shape() const {
+    const auto& array = impl("shape").storage->array;
+    if (const auto* floats = std::get_if<0>(&array)) return floats->shape();
+    return std::get<1>(array).shape();
+}
+
+inline const std::shared_ptr<Storage>& Tensor::storage() const { return impl("storage").storage; }
+
+inline std::size_t Tensor::size() const {
+    const auto& array = impl("size").storage->array;
+    if (const auto* floats = std::get_if<0>(&array)) return floats->size();
+    return std::get<1>(array).size();
 }
 
 template <class T>

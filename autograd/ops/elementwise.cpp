@@ -20,13 +20,14 @@ Tensor add(const Tensor& a, const Tensor& b) {
     });
 }
 
-// sub = add(a, neg(b)): exact in IEEE arithmetic, so it needs no rule of its own.
+// sub: grad_a = grad_out, grad_b = -grad_out
+// (a primitive, not add(a, neg(b)): one node and one array fewer, measured on the scalar chain,
+// where tanh's backward 1 - y² goes through it)
 Tensor sub(const Tensor& a, const Tensor& b) {
-    detail::check_defined("sub", a);
-    detail::check_defined("sub", b);
-    detail::check_same_dtype("sub", a, b);
-    broadcast_shapes("sub", a.shape(), b.shape());  // so errors name sub, not add
-    return add(a, neg(b));
+    Tensor out = map_binary("sub", a, b, [](const auto& x, const auto& y) { return x - y; });
+    return record_op("sub", out, {a, b}, {}, [](const BackwardContext& ctx) {
+        return Grads{ctx.grad_out, ctx.needs_grad(1) ? -ctx.grad_out : Tensor()};
+    });
 }
 
 // mul: grad_a = grad_out * b, grad_b = grad_out * a
@@ -106,7 +107,22 @@ Tensor where(const xt::xarray<bool>& mask, const Tensor& a, const Tensor& b) {
     broadcast_shapes("where", mask_shape, broadcast_shapes("where", a.shape(), b.shape()));
     Tensor out = visit(a, [&](const auto& x) {
         using T = detail::value_type_of<decltype(x)>;
-        return Tensor(xt::xarray<T>(xt::where(mask, x, b.value<T>())));
+        const xt::xarray<T>& y = b.value<T>();
+        // Branches of the mask's shape or zero-dimensional (relu's where(mask, g, 0)) take a
+        // plain loop: xt::where over a bool mask costs ~4 ns an element
+        // (Note [Broadcast fast paths] in kernel.hpp).
+        const bool x_fits = x.shape() == mask.shape() || x.dimension() == 0;
+        const bool y_fits = y.shape() == mask.shape() || y.dimension() == 0;
+        if (!x_fits || !y_fits || (x.dimension() == 0 && y.dimension() == 0)) {
+            return Tensor(xt::xarray<T>(xt::where(mask, x, y)));
+        }
+        xt::xarray<T> selected = xt::xarray<T>::from_shape(mask.shape());
+        const std::size_t x_step = x.dimension() == 0 ? 0 : 1, y_step = y.dimension() == 0 ? 0 : 1;
+        const bool* m = mask.data();
+        for (std::size_t i = 0; i < selected.size(); ++i) {
+            selected.data()[i] = m[i] ? x.data()[i * x_step] : y.data()[i * y_step];
+        }
+        return Tensor(std::move(selected));
     });
     return record_op("where", out, {a, b}, {}, [mask](const BackwardContext& ctx) {
         const Tensor zero = detail::scalar_like(ctx.grad_out, 0.0);

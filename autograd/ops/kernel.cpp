@@ -13,6 +13,11 @@ void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
     }
 }
 
+bool is_trailing_block(const Shape& small, const Shape& large) {
+    if (small.empty() || small.size() > large.size()) return false;
+    return std::equal(small.begin(), small.end(), large.end() - small.size());
+}
+
 void check_defined(const char* op, const Tensor& x) {
     if (!x.defined()) throw value_error(std::string(op) + ": an operand is an undefined tensor");
 }

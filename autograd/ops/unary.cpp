@@ -104,9 +104,14 @@ Tensor sigmoid(const Tensor& x) {
 
 // relu: grad_x = where(out > 0, grad_out, 0)
 Tensor relu(const Tensor& x) {
+    // A plain loop: xt::where(a > 0, a, 0) is assigned element by element through a stepper.
     Tensor out = map_unary("relu", x, [](const auto& a) {
         using T = detail::value_type_of<decltype(a)>;
-        return xt::where(a > T(0), a, T(0));
+        xt::xarray<T> positive_part = xt::xarray<T>::from_shape(a.shape());
+        const T* in = a.data();
+        T* result = positive_part.data();
+        for (std::size_t i = 0; i < a.size(); ++i) result[i] = in[i] > T(0) ? in[i] : T(0);
+        return positive_part;
     });
     return record_op("relu", out, {x}, {out}, [](const BackwardContext& ctx) {
         const auto positive = detail::mask_of(ctx.saved(0), [](const auto& a) { return a > 0; });
