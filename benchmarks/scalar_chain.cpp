@@ -5,7 +5,6 @@
 
 #include <benchmark/benchmark.h>
 
-
 #include <cmath>
 #include <vector>
 
