@@ -2,6 +2,7 @@
 
 #include <cassert>
 
+#include "anomaly.hpp"
 #include "grad_mode.hpp"
 
 namespace xgrad {
@@ -64,6 +65,7 @@ bool BackwardContext::needs_grad(std::size_t input) const {
 
 Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
                  std::vector<Tensor> saved, BackwardFn backward) {
+    if (anomaly_enabled()) detail::check_forward(name, result, inputs);
     if (!grad_enabled()) return result;
     bool any_requires_grad = false;
     for (const Tensor& input : inputs) any_requires_grad |= input.requires_grad();

@@ -65,4 +65,8 @@ xt::xarray<bool> mask_of(const Tensor& x, Predicate&& predicate) {
     return visit(x, [&](const auto& array) { return xt::xarray<bool>(predicate(array)); });
 }
 
+/// where(share != 0, grad * share, 0) for a constant `share`: a masked-out element is an
+/// exact 0, never Inf * 0 = NaN (differentiable in `grad`).
+Tensor scaled_where_nonzero(const Tensor& grad, const Tensor& share);
+
 }  // namespace xgrad::detail

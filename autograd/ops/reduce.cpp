@@ -58,7 +58,7 @@ Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
     return sum(x, axes, keepdims) * (1.0 / static_cast<double>(count));
 }
 
-// max: grad_x = broadcast(grad_out) * [x == max] / (number of tied maxima)
+// max: grad_x = broadcast(grad_out) * [x == max] / (number of tied maxima), 0 selected elsewhere
 Tensor max(const Tensor& x, const Axes& axes, bool keepdims) {
     detail::check_defined("max", x);
     const auto reduce = detail::normalize_axes("max", axes, x.dim());
@@ -89,7 +89,7 @@ Tensor max(const Tensor& x, const Axes& axes, bool keepdims) {
             ties.reshape(kept);
             return Tensor(xt::xarray<T>(hits / ties));
         });
-        return Grads{broadcast_to(reshape(ctx.grad_out, kept), from) * share};
+        return Grads{detail::scaled_where_nonzero(broadcast_to(reshape(ctx.grad_out, kept), from), share)};
     });
 }
 
