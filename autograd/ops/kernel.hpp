@@ -4,6 +4,10 @@
 
 #include <string>
 #include <utility>
+#include <vector>
+
+#include <xtensor/xreducer.hpp>
+#include <xtensor/xsort.hpp>
 
 #include "../broadcast.hpp"
 #include "../tensor.hpp"
@@ -51,6 +55,31 @@ std::size_t normalize_axis(const char* op, int axis, std::size_t rank);
 /// Sorted, distinct, normalised axes; empty `axes` means all of them.
 std::vector<std::size_t> normalize_axes(const char* op, const std::vector<int>& axes,
                                         std::size_t rank);
+
+// Note [Empty reductions]
+// xtensor 0.24's immediate reducers (evaluation_strategy::immediate) read out of bounds on a
+// zero-size input, even when the result is empty: xt::sum of a (0, 3) array over axis 0
+// segfaults. Its lazy reducers are correct there (a sum of nothing is 0, an amax of nothing
+// is the lowest value), so these take the lazy path for zero-size inputs.
+
+/// xt::sum of `e` over `axes` (all axes if omitted), evaluated.
+template <class E>
+xt::xarray<typename E::value_type> sum_now(const E& e, const std::vector<std::size_t>& axes) {
+    if (e.size() == 0) return xt::sum(e, axes);
+    return xt::sum(e, axes, xt::evaluation_strategy::immediate);
+}
+template <class E>
+xt::xarray<typename E::value_type> sum_now(const E& e) {
+    if (e.size() == 0) return xt::sum(e);
+    return xt::sum(e, xt::evaluation_strategy::immediate);
+}
+
+/// xt::amax of `e` over `axes`, evaluated; callers reject empty reduced axes first.
+template <class E>
+xt::xarray<typename E::value_type> amax_now(const E& e, const std::vector<std::size_t>& axes) {
+    if (e.size() == 0) return xt::amax(e, axes);
+    return xt::amax(e, axes, xt::evaluation_strategy::immediate);
+}
 
 /// `shape` with the reduced axes kept as extent 1.
 Shape keepdims_shape(const Shape& shape, const std::vector<std::size_t>& axes);

@@ -39,7 +39,7 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
     Tensor out = visit(x, [&](const auto& array) {
         using T = detail::value_type_of<decltype(array)>;
         if (reduce.empty()) return Tensor(xt::xarray<T>(array));  // a scalar: nothing to reduce
-        return reshaped(xt::xarray<T>(xt::sum(array, reduce, xt::evaluation_strategy::immediate)),
+        return reshaped(detail::sum_now(array, reduce),
                         out_shape);
     });
     return record_op("sum", out, {x}, {},
@@ -73,7 +73,7 @@ Tensor max(const Tensor& x, const Axes& axes, bool keepdims) {
     Tensor out = visit(x, [&](const auto& array) {
         using T = detail::value_type_of<decltype(array)>;
         if (reduce.empty()) return Tensor(xt::xarray<T>(array));
-        return reshaped(xt::xarray<T>(xt::amax(array, reduce, xt::evaluation_strategy::immediate)),
+        return reshaped(detail::amax_now(array, reduce),
                         out_shape);
     });
     return record_op("max", out, {x}, {x, out},
@@ -85,7 +85,7 @@ Tensor max(const Tensor& x, const Axes& axes, bool keepdims) {
             auto peak = maxima.template value<T>();
             peak.reshape(kept);
             xt::xarray<T> hits = xt::cast<T>(xt::equal(array, peak));
-            xt::xarray<T> ties = reduce.empty() ? hits : xt::xarray<T>(xt::sum(hits, reduce, xt::evaluation_strategy::immediate));
+            xt::xarray<T> ties = reduce.empty() ? hits : detail::sum_now(hits, reduce);
             ties.reshape(kept);
             return Tensor(xt::xarray<T>(hits / ties));
         });
