@@ -1,0 +1,11 @@
+// libFuzzer target: the checkpoint reader on arbitrary bytes (see targets.hpp).
+
+#include <unistd.h>
+
+#include "targets.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static const std::string path = "/tmp/xgrad-fuzz-checkpoint-" + std::to_string(getpid());
+    xgrad::fuzz::checkpoint_input(path, data, size);
+    return 0;
+}
