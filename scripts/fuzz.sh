@@ -27,6 +27,7 @@ for target in checkpoint idx; do
   "build-fuzz/fuzz/fuzz_$target" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" >"$log" 2>&1
   rc=$?
+  rm -f /dev/shm/xgrad-fuzz-"$target"-* /tmp/xgrad-fuzz-"$target"-*  # the targets' scratch files
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   if [ $rc -eq 0 ]; then result=OK; else result=FAIL; status=1; tail -40 "$log"; fi
