@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 # 10,000 training steps, 1000 random graphs, training runs), which `valgrind` runs too.
 valgrind_subset=(autograd/test_tensor autograd/test_ops autograd/test_engine
   autograd/test_higher_order autograd/test_errors autograd/test_gradcheck
-  autograd/test_anomaly autograd/test_zero_size autograd/test_threads
+  autograd/test_anomaly autograd/test_zero_size autograd/test_concurrency
   nn/test_module nn/test_init nn/test_loss nn/test_optim nn/test_lr_schedule
   nn/test_checkpoint nn/test_npy nn/test_data nn/test_idx nn/test_csv nn/test_fuzz_regressions)
 logs=()
