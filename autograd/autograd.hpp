@@ -7,6 +7,8 @@
 #include "error.hpp"          // IWYU pragma: export
 #include "gradcheck.hpp"      // IWYU pragma: export
 #include "grad_mode.hpp"      // IWYU pragma: export
+#include "graphviz.hpp"       // IWYU pragma: export
 #include "node.hpp"           // IWYU pragma: export
 #include "ops.hpp"            // IWYU pragma: export
 #include "tensor.hpp"         // IWYU pragma: export
+#include "threads.hpp"        // IWYU pragma: export

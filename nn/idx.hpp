@@ -3,12 +3,15 @@
 /// 0x00 0x00 <type code> <rank>, one uint32 extent per axis, then the values, big-endian.
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <variant>
 
 #include <xtensor/xarray.hpp>
 
 #include <autograd/autograd.hpp>
+
+#include "atomic_file.hpp"
 
 namespace xgrad::nn {
 
@@ -58,5 +61,17 @@ Tensor read_idx_images(const std::string& path, PixelScale scale = PixelScale::u
 /// Labels (N,) from an IDX file of an integer type; throws value_error for rank != 1 or
 /// a floating-point type.
 Labels read_idx_labels(const std::string& path);
+
+/// How write_idx stores the bytes.
+enum class IdxCompression {
+    none,  ///< a raw IDX file
+    gzip,  ///< gzip-compressed, as the MNIST-style datasets are distributed
+};
+
+/// Writes `values` as an IDX file of their type (big-endian), atomically (see atomic_file.hpp),
+/// so read_idx returns them unchanged. Throws value_error for rank 0 or above 255 or an extent
+/// above 2^32 - 1 (the format's limits), io_error if the file cannot be written.
+void write_idx(const std::filesystem::path& path, const IdxValues& values,
+               IdxCompression compression = IdxCompression::none);
 
 }  // namespace xgrad::nn

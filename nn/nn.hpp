@@ -8,6 +8,7 @@
 #include "checkpoint.hpp"    // IWYU pragma: export
 #include "csv.hpp"           // IWYU pragma: export
 #include "data.hpp"          // IWYU pragma: export
+#include "evaluate.hpp"      // IWYU pragma: export
 #include "idx.hpp"           // IWYU pragma: export
 #include "init.hpp"          // IWYU pragma: export
 #include "linear.hpp"        // IWYU pragma: export

@@ -106,6 +106,8 @@ TEST_CASE("README tour") {
                             {w, Tensor({{1.0, 2.0}, {3.0, 4.0}}, Dtype::float64).set_requires_grad()});
     std::cout << report;
 
+    std::string dot = to_dot(loss, {{"w", w}}, {/*values=*/true, /*gradients=*/true});
+
     // d loss / d w[i][j] = 2 y_i * 2 (1 - tanh²(a_i)) * x_j with a = w x.
     const double a0 = 0.5 * 1.0 - 1.0 * 3.0, y0 = std::tanh(a0) * 2.0 + 1.0;
     const double expected = 2 * y0 * 2 * (1 - std::tanh(a0) * std::tanh(a0)) * 3.0;
@@ -113,4 +115,5 @@ TEST_CASE("README tour") {
     CHECK(dy.item() == doctest::Approx(3 * 0.49).epsilon(1e-12));
     CHECK(d2y.item() == doctest::Approx(6 * 0.7).epsilon(1e-12));
     CHECK(report.passed);
+    CHECK(dot.find("w = leaf\\n(2, 2) float64\\nvalue [0.5, -1, 2, 0.25]\\ngrad [") != std::string::npos);
 }
