@@ -3,9 +3,9 @@
 # target, counts once per build it ran in).
 # Usage: scripts/test.sh [release|sanitize|valgrind|fuzz|all]   (default: all)
 #   release   the release build                     (build)
-#   sanitize  ASan+UBSan+LSan build                 (build-sanitize)
+#   sanitize  clang ASan+UBSan+LSan build           (build-sanitize, scripts/sanitize-build.sh)
 #   valgrind  every test of the release build under valgrind memcheck
-#   fuzz      each libFuzzer target for $FUZZ_SECONDS (default 30) s  (build-fuzz, clang)
+#   fuzz      each libFuzzer target for $FUZZ_SECONDS (default 30) s  (build-sanitize)
 #   all       release, sanitize, the valgrind subset below, and fuzz: what CI runs
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,20 +24,22 @@ valgrind_subset=(autograd/test_tensor autograd/test_ops autograd/test_engine
 logs=()
 status=0
 
-build() {  # dir, meson options...
-  local dir="$1"; shift
-  if [ ! -d "$dir" ]; then
-    meson setup "$dir" "$@" >/dev/null || { echo "meson setup $dir failed"; return 1; }
+build() {  # dir: build (release, default options) or build-sanitize
+  local dir="$1"
+  if [ "$dir" = build-sanitize ]; then
+    setup_sanitize_build || return 1
+  elif [ ! -d "$dir" ]; then
+    meson setup "$dir" >/dev/null || { echo "meson setup $dir failed"; return 1; }
   fi
   ninja -C "$dir" || { echo "build $dir failed"; return 1; }
 }
 
 # Each run names its log first and removes any stale copy, so a run that fails before it
 # writes one counts as a failure.
-run_suite() {  # dir, meson options...
+run_suite() {  # dir
   local dir="$1" log="$1/meson-logs/testlog.json"
   rm -f "$log"; logs+=("$log")
-  build "$@" || { status=1; return; }
+  build "$dir" || { status=1; return; }
   meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
 }
 
@@ -50,19 +52,20 @@ run_valgrind() {  # test names (none: all)
 }
 
 run_fuzz() {
-  rm -f build-fuzz/fuzzlog.json; logs+=("build-fuzz/fuzzlog.json")
+  rm -f build-sanitize/fuzzlog.json; logs+=("build-sanitize/fuzzlog.json")
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}" || status=1
 }
 
+source scripts/sanitize-build.sh
+
 case "$which" in
   release) run_suite build ;;
-  sanitize) run_suite build-sanitize -Dbuildtype=debugoptimized \
-              -Db_sanitize=address,undefined -Dbenchmarks=false ;;
+  sanitize) run_suite build-sanitize ;;
   valgrind) run_valgrind ;;
   fuzz) run_fuzz ;;
   all)
     run_suite build
-    run_suite build-sanitize -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Dbenchmarks=false
+    run_suite build-sanitize
     run_valgrind "${valgrind_subset[@]}"
     run_fuzz ;;
   *) echo "usage: $0 [release|sanitize|valgrind|fuzz|all]"; exit 2 ;;

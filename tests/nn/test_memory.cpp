@@ -16,8 +16,16 @@ using namespace xgrad::nn;
 
 namespace {
 
+// ASan's quarantine holds freed memory back on purpose: resident memory is not flat there,
+// and LeakSanitizer checks for leaks instead. (GCC and clang announce ASan differently.)
 #if defined(__SANITIZE_ADDRESS__)
-constexpr bool rss_meaningful = false;  // ASan's quarantine holds freed memory back on purpose
+constexpr bool rss_meaningful = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool rss_meaningful = false;
+#else
+constexpr bool rss_meaningful = true;
+#endif
 #else
 constexpr bool rss_meaningful = true;
 #endif
