@@ -1,6 +1,7 @@
 #pragma once
 /// xgrad autograd: the one header users (and nn) include.
 
+#include "anomaly.hpp"        // IWYU pragma: export
 #include "dtype.hpp"          // IWYU pragma: export
 #include "engine.hpp"         // IWYU pragma: export
 #include "error.hpp"          // IWYU pragma: export

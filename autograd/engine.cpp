@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cassert>
 
+#include "anomaly.hpp"
 #include "broadcast.hpp"
 #include "grad_mode.hpp"
 #include "node.hpp"
@@ -192,6 +193,7 @@ std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& r
         std::vector<Tensor> input_grads;
         {
             GradModeGuard mode(create_graph);
+            detail::BackwardScope in_backward;  // Note [Anomaly mode]
             input_grads = node.backward_(BackwardContext(node, grad_out));
         }
         if (input_grads.size() != node.inputs_.size()) {
@@ -199,6 +201,7 @@ std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& r
                               std::to_string(input_grads.size()) + " gradients for " +
                               std::to_string(node.inputs_.size()) + " inputs");
         }
+        if (anomaly_enabled()) detail::check_backward(node, grad_out, input_grads);
         for (std::size_t i = 0; i < input_grads.size(); ++i) {
             Node* input = node.inputs_[i].get();
             if (input == nullptr || !input->needed_ || !input_grads[i].defined()) continue;

@@ -2,6 +2,7 @@
 
 #include <cassert>
 
+#include "anomaly.hpp"
 #include "grad_mode.hpp"
 
 namespace xgrad {
@@ -74,6 +75,7 @@ bool should_record(const Tensor* inputs, std::size_t count) {
 
 Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
                  std::vector<Tensor> saved, BackwardFn backward) {
+    if (anomaly_enabled()) detail::check_forward(name, result, inputs.data(), inputs.size());
     if (!should_record(inputs.data(), inputs.size())) return result;
     return record_node(std::move(name), std::move(result), inputs.data(), inputs.size(),
                        saved.data(), saved.size(), std::move(backward));
@@ -81,6 +83,7 @@ Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
 
 Tensor record_op(std::string name, Tensor result, std::initializer_list<Tensor> inputs,
                  std::initializer_list<Tensor> saved, BackwardFn backward) {
+    if (anomaly_enabled()) detail::check_forward(name, result, inputs.begin(), inputs.size());
     if (!should_record(inputs.begin(), inputs.size())) return result;
     return record_node(std::move(name), std::move(result), inputs.begin(), inputs.size(),
                        saved.begin(), saved.size(), std::move(backward));

@@ -70,11 +70,13 @@ Tensor slice_rows(const Tensor& x, std::size_t begin, std::size_t end);
 
 // ---- Reductions -----------------------------------------------------------------------------
 Tensor sum(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+/// Sum / count: NaN over zero elements, as in NumPy.
 Tensor mean(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
-/// Maximum; tied maxima share the gradient equally.
+/// Maximum; tied maxima share the gradient equally. An empty reduced axis is a shape_error.
 Tensor max(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
 
 // ---- Softmax family (numerically stable) ---------------------------------------------------
+/// log Σ exp along `axis`; -inf along an empty axis (the log of an empty sum), as in SciPy.
 Tensor logsumexp(const Tensor& x, int axis, bool keepdims = false);
 Tensor softmax(const Tensor& x, int axis);
 Tensor log_softmax(const Tensor& x, int axis);

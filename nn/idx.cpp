@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -194,15 +195,20 @@ IdxArray read_idx(const std::string& path) {
         shape[axis] = big_endian_u32(header.data() + 4 + 4 * axis);
         empty = empty || shape[axis] == 0;
     }
-    // Element count times width, with an overflow check (an extent of 0 makes it 0).
-    std::size_t data_bytes = empty ? 0 : width;
-    for (std::size_t axis = 0; axis < rank && !empty; ++axis) {
-        if (data_bytes > std::numeric_limits<std::size_t>::max() / shape[axis]) {
+    // Element count times width, with an overflow check that covers the nonzero extents even
+    // when an extent of 0 makes the count 0: xtensor computes strides from them in signed
+    // arithmetic, which overflowed for a (65539, 536870912, 0, ...) shape a fuzzer found.
+    const std::size_t limit = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) / width;
+    std::size_t nonzero_product = 1;
+    for (std::size_t axis = 0; axis < rank; ++axis) {
+        if (shape[axis] == 0) continue;
+        if (nonzero_product > limit / shape[axis]) {
             throw value_error("read_idx: " + name + " declares shape " + shape_str(shape) +
                               " of " + idx_type_name(type) + ", whose size in bytes overflows");
         }
-        data_bytes *= shape[axis];
+        nonzero_product *= shape[axis];
     }
+    const std::size_t data_bytes = empty ? 0 : nonzero_product * width;
 
     // Note [Forged headers]: read_up_to grows the buffer chunk by chunk.
     Bytes data;

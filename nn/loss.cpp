@@ -22,6 +22,14 @@ Tensor per_sample(const Tensor& elementwise) {
     return sum(elementwise, rest);
 }
 
+// Throws for the mean of an empty batch, which has no value (NumPy would give NaN).
+void check_mean_defined(const char* op, Reduction reduction, const Tensor& x) {
+    if (reduction == Reduction::mean && samples(x) == 0) {
+        throw value_error(std::string(op) + ": the mean over an empty batch (shape " +
+                          shape_str(x.shape()) + ") is undefined; use Reduction::sum or none");
+    }
+}
+
 // Reduces per-sample losses (N,) as `reduction` says; `count` is N.
 Tensor reduce(const Tensor& losses, Reduction reduction, std::size_t count) {
     switch (reduction) {
@@ -36,8 +44,11 @@ Tensor reduce(const Tensor& losses, Reduction reduction, std::size_t count) {
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Labels& labels, Reduction reduction) {
-    return reduce(softmax_cross_entropy(logits, labels), reduction, samples(logits));
+    const Tensor losses = softmax_cross_entropy(logits, labels);  // checks shapes and labels
+    check_mean_defined("cross_entropy", reduction, logits);
+    return reduce(losses, reduction, samples(logits));
 }
+
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction reduction) {
     if (logits.dim() != 2) {
@@ -45,11 +56,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction redu
                           shape_str(logits.shape()));
     }
     check_same_shape("cross_entropy", logits, targets);
+    check_mean_defined("cross_entropy", reduction, logits);
     return reduce(softmax_cross_entropy(logits, targets), reduction, samples(logits));
 }
 
 Tensor squared_error_loss(const Tensor& prediction, const Tensor& target, Reduction reduction) {
     check_same_shape("squared_error_loss", prediction, target);
+    check_mean_defined("squared_error_loss", reduction, prediction);
     if (reduction == Reduction::none) {
         const Tensor difference = prediction - target;
         return per_sample(difference * difference);
@@ -63,11 +76,13 @@ Tensor squared_error_loss(const Tensor& prediction, const Tensor& target, Reduct
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets,
                                         Reduction reduction) {
     check_same_shape("binary_cross_entropy_with_logits", logits, targets);
+    check_mean_defined("binary_cross_entropy_with_logits", reduction, logits);
     return reduce(per_sample(sigmoid_cross_entropy(logits, targets)), reduction, samples(logits));
 }
 
 Tensor l1_loss(const Tensor& prediction, const Tensor& target, Reduction reduction) {
     check_same_shape("l1_loss", prediction, target);
+    check_mean_defined("l1_loss", reduction, prediction);
     return reduce(per_sample(abs(prediction - target)), reduction, samples(prediction));
 }
 

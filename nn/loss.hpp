@@ -1,6 +1,8 @@
 #pragma once
 /// Losses over a batch (rows are samples), as functions and as small loss objects.
-/// Targets never broadcast: a target of another shape is a shape_error.
+/// Targets never broadcast: a target of another shape is a shape_error. An empty batch (0 rows)
+/// gives 0 for Reduction::sum and half_sum and shape (0,) for none; its mean is undefined and
+/// throws value_error.
 
 #include <autograd/autograd.hpp>
 

@@ -86,13 +86,14 @@ Tensor extremum(const char* op, const Tensor& a, const Tensor& b, bool maximum) 
     });
     return record_op(op, out, {a, b}, {a, b}, [op, maximum](const BackwardContext& ctx) {
         const Tensor share = first_share(op, ctx.saved(0), ctx.saved(1), maximum);
-        return Grads{ctx.needs_grad(0) ? ctx.grad_out * share : Tensor(),
-                     ctx.needs_grad(1) ? ctx.grad_out * (1.0 - share) : Tensor()};
+        return Grads{ctx.needs_grad(0) ? detail::scaled_where_nonzero(ctx.grad_out, share) : Tensor(),
+                     ctx.needs_grad(1) ? detail::scaled_where_nonzero(ctx.grad_out, 1.0 - share) : Tensor()};
     });
 }
 }  // namespace
 
 // maximum: grad_a = grad_out * [a > b] (half on ties), grad_b = the rest
+// (the losing side gets an exact 0, selected, even where grad_out is Inf or NaN)
 Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", a, b, true); }
 // minimum: grad_a = grad_out * [a < b] (half on ties), grad_b = the rest
 Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", a, b, false); }

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <xtensor/xoperation.hpp>
+
+#include "../ops.hpp"
+
 namespace xgrad::detail {
 
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
@@ -50,6 +54,11 @@ Shape keepdims_shape(const Shape& shape, const std::vector<std::size_t>& axes) {
     Shape kept = shape;
     for (std::size_t axis : axes) kept[axis] = 1;
     return kept;
+}
+
+Tensor scaled_where_nonzero(const Tensor& grad, const Tensor& share) {
+    const auto nonzero = mask_of(share, [](const auto& a) { return xt::not_equal(a, 0); });
+    return xgrad::where(nonzero, grad * share, scalar_like(grad, 0.0));
 }
 
 }  // namespace xgrad::detail

@@ -2,9 +2,17 @@
 // Helpers shared by the op files: dtype checks and dtype dispatch of forward kernels.
 // Internal to autograd.
 
+#include <algorithm>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
+
+#include <xtensor/xbuilder.hpp>
+
+#include <xtensor/xreducer.hpp>
+#include <xtensor/xsort.hpp>
 
 #include "../broadcast.hpp"
 #include "../tensor.hpp"
@@ -102,6 +110,47 @@ std::size_t normalize_axis(const char* op, int axis, std::size_t rank);
 std::vector<std::size_t> normalize_axes(const char* op, const std::vector<int>& axes,
                                         std::size_t rank);
 
+// Note [Empty reductions]
+// xtensor 0.24's immediate reducers (evaluation_strategy::immediate) read out of bounds on a
+// zero-size input, even when the result is empty: xt::sum of a (0, 3) array over axis 0
+// segfaults; its lazy reducers offset a null pointer there (UBSan). So a zero-size input never
+// reaches a reducer: the result is built directly, 0 for a sum, the lowest value for a max.
+
+/// The shape xt::sum(e, axes) has: e's shape without the reduced axes.
+template <class E>
+Shape reduced_extents(const E& e, const std::vector<std::size_t>& axes) {
+    Shape shape;
+    for (std::size_t i = 0; i < e.dimension(); ++i) {
+        if (std::find(axes.begin(), axes.end(), i) == axes.end()) shape.push_back(e.shape()[i]);
+    }
+    return shape;
+}
+
+/// xt::sum of `e` over `axes`, evaluated.
+template <class E>
+xt::xarray<typename E::value_type> sum_now(const E& e, const std::vector<std::size_t>& axes) {
+    if (e.size() == 0) return xt::zeros<typename E::value_type>(reduced_extents(e, axes));
+    return xt::sum(e, axes, xt::evaluation_strategy::immediate);
+}
+/// xt::sum of `e` over all axes, evaluated (zero-dimensional).
+template <class E>
+xt::xarray<typename E::value_type> sum_now(const E& e) {
+    if (e.size() == 0) return xt::zeros<typename E::value_type>(Shape{});
+    return xt::sum(e, xt::evaluation_strategy::immediate);
+}
+
+/// xt::amax of `e` over `axes`, evaluated; callers reject empty reduced axes where it matters.
+template <class E>
+xt::xarray<typename E::value_type> amax_now(const E& e, const std::vector<std::size_t>& axes) {
+    using T = typename E::value_type;
+    if (e.size() == 0) {
+        xt::xarray<T> lowest = xt::xarray<T>::from_shape(reduced_extents(e, axes));
+        lowest.fill(std::numeric_limits<T>::lowest());
+        return lowest;
+    }
+    return xt::amax(e, axes, xt::evaluation_strategy::immediate);
+}
+
 /// `shape` with the reduced axes kept as extent 1.
 Shape keepdims_shape(const Shape& shape, const std::vector<std::size_t>& axes);
 
@@ -114,5 +163,9 @@ template <class Predicate>
 xt::xarray<bool> mask_of(const Tensor& x, Predicate&& predicate) {
     return visit(x, [&](const auto& array) { return xt::xarray<bool>(predicate(array)); });
 }
+
+/// where(share != 0, grad * share, 0) for a constant `share`: a masked-out element is an
+/// exact 0, never Inf * 0 = NaN (differentiable in `grad`).
+Tensor scaled_where_nonzero(const Tensor& grad, const Tensor& share);
 
 }  // namespace xgrad::detail

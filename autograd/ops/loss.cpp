@@ -93,7 +93,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets) {
         using T = detail::value_type_of<decltype(z)>;
         const auto& t = targets.value<T>();
         xt::xarray<T> lse = detail::logsumexp_kept(z, 1, {batch, 1});
-        return Tensor(xt::xarray<T>(xt::sum(t * (lse - z), {1}, xt::evaluation_strategy::immediate)));
+        return Tensor(xt::xarray<T>(detail::sum_now(t * (lse - z), {1})));
     });
     return record_op("softmax_cross_entropy", out, {logits, targets}, {logits, targets},
                      [batch](const BackwardContext& ctx) {
@@ -128,8 +128,7 @@ Tensor squared_error(const Tensor& prediction, const Tensor& target) {
     check_same_shape("squared_error", prediction, "prediction", target, "target");
     Tensor out = visit(prediction, [&](const auto& p) {
         using T = detail::value_type_of<decltype(p)>;
-        return Tensor(xt::xarray<T>(xt::sum(xt::square(p - target.value<T>()),
-                                            xt::evaluation_strategy::immediate)));
+        return Tensor(detail::sum_now(xt::square(p - target.value<T>())));
     });
     return record_op("squared_error", out, {prediction, target}, {prediction, target},
                      [](const BackwardContext& ctx) {

@@ -39,7 +39,7 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
     Tensor out = visit(x, [&](const auto& array) {
         using T = detail::value_type_of<decltype(array)>;
         if (reduce.empty()) return Tensor(xt::xarray<T>(array));  // a scalar: nothing to reduce
-        return reshaped(xt::xarray<T>(xt::sum(array, reduce, xt::evaluation_strategy::immediate)),
+        return reshaped(detail::sum_now(array, reduce),
                         out_shape);
     });
     return record_op("sum", out, {x}, {},
@@ -58,7 +58,7 @@ Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
     return sum(x, axes, keepdims) * (1.0 / static_cast<double>(count));
 }
 
-// max: grad_x = broadcast(grad_out) * [x == max] / (number of tied maxima)
+// max: grad_x = broadcast(grad_out) * [x == max] / (number of tied maxima), 0 selected elsewhere
 Tensor max(const Tensor& x, const Axes& axes, bool keepdims) {
     detail::check_defined("max", x);
     const auto reduce = detail::normalize_axes("max", axes, x.dim());
@@ -73,7 +73,7 @@ Tensor max(const Tensor& x, const Axes& axes, bool keepdims) {
     Tensor out = visit(x, [&](const auto& array) {
         using T = detail::value_type_of<decltype(array)>;
         if (reduce.empty()) return Tensor(xt::xarray<T>(array));
-        return reshaped(xt::xarray<T>(xt::amax(array, reduce, xt::evaluation_strategy::immediate)),
+        return reshaped(detail::amax_now(array, reduce),
                         out_shape);
     });
     return record_op("max", out, {x}, {x, out},
@@ -85,11 +85,11 @@ Tensor max(const Tensor& x, const Axes& axes, bool keepdims) {
             auto peak = maxima.template value<T>();
             peak.reshape(kept);
             xt::xarray<T> hits = xt::cast<T>(xt::equal(array, peak));
-            xt::xarray<T> ties = reduce.empty() ? hits : xt::xarray<T>(xt::sum(hits, reduce, xt::evaluation_strategy::immediate));
+            xt::xarray<T> ties = reduce.empty() ? hits : detail::sum_now(hits, reduce);
             ties.reshape(kept);
             return Tensor(xt::xarray<T>(hits / ties));
         });
-        return Grads{broadcast_to(reshape(ctx.grad_out, kept), from) * share};
+        return Grads{detail::scaled_where_nonzero(broadcast_to(reshape(ctx.grad_out, kept), from), share)};
     });
 }
 

@@ -70,7 +70,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
     Tensor out = visit(x, [&](const auto& array) {
         using T = detail::value_type_of<decltype(array)>;
         xt::xarray<T> summed = axes.empty() ? xt::xarray<T>(array)
-                                            : xt::xarray<T>(xt::sum(array, axes, xt::evaluation_strategy::immediate));
+                                            : detail::sum_now(array, axes);
         summed.reshape(shape);
         return Tensor(std::move(summed));
     });

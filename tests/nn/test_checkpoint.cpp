@@ -310,7 +310,8 @@ TEST_CASE("forged counts, lengths, ranks and extents are rejected before any all
         {forged(1, record(1, 0, {}) + std::string(9, '\0')), "1 unexpected bytes after the last record"},
     };
     for (const auto& [bytes, expected] : cases) {
-        CAPTURE(expected);
+        const auto& problem = expected;  // CAPTURE's lambda cannot capture a binding in clang 14
+        CAPTURE(problem);
         write_bytes(path, bytes);
         const auto problems = load_problems(path, {{"w", scalar(0.0, Dtype::float64)}});
         CHECK(any_contains(problems, expected));

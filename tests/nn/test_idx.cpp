@@ -169,6 +169,16 @@ TEST_CASE("forged huge extents fail without a huge allocation") {
     check_throws_with([&] { read_idx(dir.file("huge")); }, {"281470681677825 data bytes"});
 }
 
+TEST_CASE("an extent of 0 does not hide overflowing extents (found by fuzz_idx)") {
+    TempDir dir;
+    // No elements, but xtensor's strides would be 2^32 * 2^32 * 2^16: rejected, not UB.
+    const std::string forged =
+        write_raw(dir.file("forged"), idx(0x0E, {0xFFFFFFFF, 0, 0xFFFFFFFF, 0xFFFF, 2}, {}));
+    check_throws_with([&] { read_idx(forged); }, {forged, "(4294967295, 0, 4294967295, 65535, 2)", "overflows"});
+    const std::string empty = write_raw(dir.file("empty"), idx(0x08, {3, 0, 4}, {}));
+    CHECK(read_idx(empty).shape() == Shape{3, 0, 4});  // an honest empty array still reads
+}
+
 TEST_CASE("a damaged gzip stream and a missing file are value errors naming the path") {
     TempDir dir;
     const std::string good = write_gzip(dir.file("good.gz"), idx(0x08, {4096}, iota_bytes(4096)));

@@ -10,6 +10,7 @@ using namespace xgrad;
 using namespace xgrad::nn;
 using xgrad::testing::at;
 using xgrad::testing::check_gradients;
+using xgrad::testing::check_throws_with;
 using xgrad::testing::variable;
 using In = std::vector<Tensor>;
 
@@ -68,18 +69,42 @@ TEST_CASE("squared error in the notes' three forms") {
 
 TEST_CASE("bad labels, batch mismatches and target shapes throw, naming the values") {
     const Tensor logits = variable({3, 3}, 11);
-    CHECK_THROWS_AS(cross_entropy(logits, Labels{0, 3, 1}), value_error);
-    CHECK_THROWS_AS(cross_entropy(logits, Labels{0, -1, 1}), value_error);
-    CHECK_THROWS_AS(cross_entropy(logits, Labels{0, 1}), shape_error);
-    CHECK_THROWS_AS(cross_entropy(logits, variable({3, 2}, 12)), shape_error);
-    try {
-        squared_error_loss(variable({4, 1}, 13), variable({4}, 14));
-        FAIL("expected shape_error");
-    } catch (const shape_error& e) {
-        CHECK(std::string(e.what()) ==
-              "squared_error_loss: prediction (4, 1) and target (4,) differ in shape (losses do not broadcast)");
-    }
-    CHECK_THROWS_AS(binary_cross_entropy_with_logits(variable({2}, 15), variable({2, 1}, 16)), shape_error);
-    CHECK_THROWS_AS(l1_loss(variable({2}, 15), variable({3}, 16)), shape_error);
-    CHECK(cross_entropy(logits, labels).dim() == 0);  // still works after the errors
+    check_throws_with<value_error>([&] { cross_entropy(logits, Labels{0, 3, 1}); },
+                                   {"softmax_cross_entropy", "label 3", "row 1", "[0, 3)"});
+    check_throws_with<value_error>([&] { cross_entropy(logits, Labels{0, -1, 1}); },
+                                   {"softmax_cross_entropy", "label -1", "row 1"});
+    check_throws_with<shape_error>([&] { cross_entropy(logits, Labels{0, 1}); },
+                                   {"softmax_cross_entropy", "2 labels", "batch of 3", "(3, 3)"});
+    check_throws_with<shape_error>([&] { cross_entropy(logits, variable({3, 2}, 12)); },
+                                   {"cross_entropy", "(3, 3)", "(3, 2)"});
+    check_throws_with<shape_error>([&] { squared_error_loss(variable({4, 1}, 13), variable({4}, 14)); },
+                                   {"squared_error_loss: prediction (4, 1) and target (4,) differ in shape"});
+    check_throws_with<shape_error>(
+        [&] { binary_cross_entropy_with_logits(variable({2}, 15), variable({2, 1}, 16)); },
+        {"binary_cross_entropy_with_logits", "(2,)", "(2, 1)"});
+    check_throws_with<shape_error>([&] { l1_loss(variable({2}, 15), variable({3}, 16)); },
+                                   {"l1_loss", "(2,)", "(3,)"});
+    cross_entropy(logits, labels).backward();  // still works after the errors
+    CHECK(logits.grad().shape() == Shape{3, 3});
+}
+
+TEST_CASE("an empty batch: sum is 0, none is (0,), mean throws naming the loss") {
+    const Tensor logits = zeros({0, 3}, Dtype::float64).set_requires_grad();
+    check_throws_with<value_error>([&] { cross_entropy(logits, Labels{}); },
+                                   {"cross_entropy", "empty batch", "(0, 3)", "Reduction::sum"});
+    check_throws_with<value_error>([&] { cross_entropy(logits, zeros({0, 3}, Dtype::float64)); },
+                                   {"cross_entropy", "(0, 3)"});
+    check_throws_with<value_error>([&] { squared_error_loss(logits, zeros({0, 3}, Dtype::float64)); },
+                                   {"squared_error_loss", "(0, 3)"});
+    check_throws_with<value_error>([&] { l1_loss(logits, zeros({0, 3}, Dtype::float64)); }, {"l1_loss"});
+    check_throws_with<value_error>(
+        [&] { binary_cross_entropy_with_logits(logits, zeros({0, 3}, Dtype::float64)); },
+        {"binary_cross_entropy_with_logits"});
+
+    const Tensor total = cross_entropy(logits, Labels{}, Reduction::sum);
+    CHECK(total.item() == 0.0);
+    total.backward();
+    CHECK(logits.grad().shape() == Shape{0, 3});
+    CHECK(cross_entropy(logits, Labels{}, Reduction::none).shape() == Shape{0});
+    CHECK(squared_error_loss(logits, zeros({0, 3}, Dtype::float64), Reduction::half_sum).item() == 0.0);
 }

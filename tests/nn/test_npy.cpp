@@ -102,7 +102,8 @@ TEST_CASE("shapes are written as Python tuples, dtypes as <f4 / <f8, data aligne
         {randn({2, 3, 4, 5}, generator, Dtype::float64), "<f8"},
     };
     for (const auto& [tensor, descr] : cases) {
-        CAPTURE(shape_str(tensor.shape()));
+        const std::string shape = shape_str(tensor.shape());  // clang 14: no binding in CAPTURE
+        CAPTURE(shape);
         const fs::path path = dir.path() / "tensor.npy";
         save_npy(path, tensor);
         const std::string bytes = read_bytes(path);

@@ -16,7 +16,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmath.hpp>
 
-#include <nn/optim.hpp>
+#include <nn/nn.hpp>
 
 #include "support/check.hpp"
 
@@ -235,6 +235,28 @@ TEST_CASE("bad hyper-parameters throw value_error naming the value") {
     SGD sgd({p}, 0.1);
     check_throws_with([&] { sgd.set_learning_rate(-2.0); }, {"set_learning_rate", "-2"});
     CHECK(sgd.learning_rate() == 0.1);
+    set_grad(p, {1.0});
+    sgd.step();  // the parameter and the optimiser still work
+    CHECK(at(p, 0) == exact(0.9));
+}
+
+TEST_CASE("an optimiser step between forward and backward makes backward throw, naming the versions") {
+    MLP model({2, 3, 1}, MLP::Options{Activation::tanh, Activation::identity, 0, Dtype::float64});
+    Adam adam(model.parameters(), 0.1);
+    const Tensor x({{0.5, -1.0}}, Dtype::float64);
+    sum(model(x)).backward();
+    Tensor loss = sum(model(x));  // the output layer's matmul saves its weight
+    const std::uint64_t saved = model.linear(1).weight().version();
+    adam.step();
+    const std::uint64_t now = model.linear(1).weight().version();
+    REQUIRE(now > saved);
+    check_throws_with<graph_error>([&] { loss.backward(); },
+                                   {"backward of 'matmul'", "modified in place",
+                                    "version " + std::to_string(saved) + " saved, now " + std::to_string(now)});
+
+    adam.zero_grad();  // a forward after the step differentiates normally
+    sum(model(x)).backward();
+    for (const Tensor& p : model.parameters()) CHECK(p.grad().defined());
 }
 
 namespace {
@@ -381,4 +403,7 @@ TEST_CASE("clip_grad_norm throws on a non-finite norm and leaves the grads uncha
     set_grad(a, {std::numeric_limits<double>::infinity(), 0.0});
     check_throws_with([&] { clip_grad_norm({a, b}, 1.0); }, {"inf"});
     CHECK(at(b.grad(), 0) == 1e3);
+    set_grad(a, {3.0, 4.0});  // finite grads clip as usual afterwards
+    CHECK(clip_grad_norm({a}, 1.0) == exact(5.0));
+    CHECK(at(a.grad(), 1) == exact(0.8));
 }
