@@ -39,6 +39,16 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
     Tensor out = visit(x, [&](const auto& array) {
         using T = detail::value_type_of<decltype(array)>;
         if (reduce.empty()) return Tensor(xt::xarray<T>(array));  // a scalar: nothing to reduce
+        if (reduce.size() < array.dimension() && reduce.back() + 1 == reduce.size()) {
+            // Leading axes (a bias gradient's column sum): add contiguous blocks, a linear loop
+            // where xtensor's reducer steps element by element.
+            xt::xarray<T> total = xt::zeros<T>(out_shape);
+            const std::size_t block = total.size();
+            for (std::size_t start = 0; start < array.size(); start += block) {
+                for (std::size_t j = 0; j < block; ++j) total.data()[j] += array.data()[start + j];
+            }
+            return Tensor(std::move(total));
+        }
         return reshaped(xt::xarray<T>(xt::sum(array, reduce, xt::evaluation_strategy::immediate)),
                         out_shape);
     });

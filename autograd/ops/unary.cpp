@@ -3,6 +3,7 @@
 
 #include <xtensor/xmath.hpp>
 
+#include "../grad_mode.hpp"
 #include "../node.hpp"
 #include "../ops.hpp"
 #include "kernel.hpp"
@@ -114,6 +115,15 @@ Tensor relu(const Tensor& x) {
         return positive_part;
     });
     return record_op("relu", out, {x}, {out}, [](const BackwardContext& ctx) {
+        if (!grad_enabled()) {  // unrecorded: one selecting pass, no mask array
+            return Grads{visit(ctx.saved(0), [&](const auto& y) {
+                using T = detail::value_type_of<decltype(y)>;
+                const T* g = ctx.grad_out.template value<T>().data();
+                xt::xarray<T> grad = xt::xarray<T>::from_shape(y.shape());
+                for (std::size_t i = 0; i < y.size(); ++i) grad.data()[i] = y.data()[i] > T(0) ? g[i] : T(0);
+                return Tensor(std::move(grad));
+            })};
+        }
         const auto positive = detail::mask_of(ctx.saved(0), [](const auto& a) { return a > 0; });
         return Grads{xgrad::where(positive, ctx.grad_out, detail::scalar_like(ctx.grad_out, 0.0))};
     });
