@@ -43,9 +43,11 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
             // Leading axes (a bias gradient's column sum): add contiguous blocks, a linear loop
             // where xtensor's reducer steps element by element.
             xt::xarray<T> total = xt::zeros<T>(out_shape);
-            const std::size_t block = total.size();
-            for (std::size_t start = 0; start < array.size(); start += block) {
-                for (std::size_t j = 0; j < block; ++j) total.data()[j] += array.data()[start + j];
+            const std::size_t block = total.size(), size = array.size();
+            T* __restrict sums = total.data();
+            const T* __restrict values = array.data();
+            for (std::size_t start = 0; start < size; start += block) {
+                for (std::size_t j = 0; j < block; ++j) sums[j] += values[start + j];
             }
             return Tensor(std::move(total));
         }

@@ -86,6 +86,11 @@ Tensor tanh(const Tensor& x) {
     Tensor out = map_unary("tanh", x, [](const auto& a) { return xt::tanh(a); });
     return record_op("tanh", out, {x}, {out}, [](const BackwardContext& ctx) {
         const Tensor y = ctx.saved(0);
+        if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
+            return Grads{detail::zip_same_shape(ctx.grad_out, y, [](auto g, auto out) {
+                return g * (decltype(out)(1) - out * out);
+            })};
+        }
         return Grads{ctx.grad_out * (1.0 - y * y)};
     });
 }
@@ -99,6 +104,11 @@ Tensor sigmoid(const Tensor& x) {
     });
     return record_op("sigmoid", out, {x}, {out}, [](const BackwardContext& ctx) {
         const Tensor y = ctx.saved(0);
+        if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
+            return Grads{detail::zip_same_shape(ctx.grad_out, y, [](auto g, auto out) {
+                return g * out * (decltype(out)(1) - out);
+            })};
+        }
         return Grads{ctx.grad_out * y * (1.0 - y)};
     });
 }
@@ -116,12 +126,8 @@ Tensor relu(const Tensor& x) {
     });
     return record_op("relu", out, {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one selecting pass, no mask array
-            return Grads{visit(ctx.saved(0), [&](const auto& y) {
-                using T = detail::value_type_of<decltype(y)>;
-                const T* g = ctx.grad_out.template value<T>().data();
-                xt::xarray<T> grad = xt::xarray<T>::from_shape(y.shape());
-                for (std::size_t i = 0; i < y.size(); ++i) grad.data()[i] = y.data()[i] > T(0) ? g[i] : T(0);
-                return Tensor(std::move(grad));
+            return Grads{detail::zip_same_shape(ctx.grad_out, ctx.saved(0), [](auto g, auto y) {
+                return y > decltype(y)(0) ? g : decltype(y)(0);
             })};
         }
         const auto positive = detail::mask_of(ctx.saved(0), [](const auto& a) { return a > 0; });
