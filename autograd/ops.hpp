@@ -53,6 +53,9 @@ Tensor clamp(const Tensor& x, double low, double high);
 /// flags multiply by a 2-D operand's transpose without copying it.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
               bool transpose_b = false);
+/// x Wᵀ + b for x (N, in) or (in,), W (out, in), b (out,): nn::Linear's affine map, fused
+/// (the bias enters gemm as beta = 1; backward is two gemms and a column sum).
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 /// Reverses the axes (the matrix transpose for 2-D), or permutes them as `axes` says.
 Tensor transpose(const Tensor& x, const Axes& axes = {});
 
@@ -110,10 +113,10 @@ Tensor operator*(double a, const Tensor& b);
 Tensor operator/(double a, const Tensor& b);
 
 /// Every differentiable operation above, by name.
-inline constexpr std::array<std::string_view, 37> op_catalogue = {
+inline constexpr std::array<std::string_view, 38> op_catalogue = {
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where",
     "neg", "pow_scalar", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "clamp",
-    "matmul", "transpose",
+    "matmul", "linear", "transpose",
     "reshape", "broadcast_to", "sum_to", "take_rows", "scatter_rows", "slice_rows",
     "sum", "mean", "max",
     "logsumexp", "softmax", "log_softmax",

@@ -30,8 +30,7 @@ Tensor Linear::forward(const Tensor& input) {
                           "): input must be (N, " + std::to_string(in_) + ") or (" +
                           std::to_string(in_) + ",), got " + shape_str(input.shape()));
     }
-    const Tensor output = matmul(input, weight_, false, true);
-    return bias_.defined() ? output + bias_ : output;
+    return bias_.defined() ? linear(input, weight_, bias_) : matmul(input, weight_, false, true);
 }
 
 }  // namespace xgrad::nn

@@ -1,8 +1,12 @@
 // Fused losses: one node each, stable forward, gradient in differentiable operations.
 
+#include <algorithm>
+#include <cmath>
+
 #include <xtensor/xmath.hpp>
 #include <xtensor/xview.hpp>
 
+#include "../grad_mode.hpp"
 #include "../node.hpp"
 #include "../ops.hpp"
 #include "kernel.hpp"
@@ -42,18 +46,48 @@ void check_labels(const Tensor& logits, const Labels& labels) {
 
 // softmax_cross_entropy: loss_i = logsumexp(logits_i) - logits_i[label_i]
 // grad_logits = reshape(grad_out, (N, 1)) * (softmax(logits, 1) - one_hot(labels))
+// Forward computes each row's softmax in the same pass as its logsumexp and saves it as a
+// constant; an unrecorded backward is then one pass over it. A recorded backward
+// (create_graph) recomputes softmax(logits) in differentiable operations.
 Tensor softmax_cross_entropy(const Tensor& logits, const Labels& labels) {
     check_labels(logits, labels);
-    const std::size_t batch = logits.shape()[0];
+    const std::size_t batch = logits.shape()[0], classes = logits.shape()[1];
+    Tensor probabilities;
     Tensor out = visit(logits, [&](const auto& z) {
         using T = detail::value_type_of<decltype(z)>;
-        const auto lse = detail::logsumexp_kept(z, 1, {batch, 1});
         xt::xarray<T> loss = xt::xarray<T>::from_shape({batch});
-        for (std::size_t i = 0; i < batch; ++i) loss(i) = lse(i, 0) - z(i, labels(i));
+        xt::xarray<T> p = xt::xarray<T>::from_shape({batch, classes});
+        for (std::size_t i = 0; i < batch; ++i) {
+            const T* row = z.data() + i * classes;
+            T* p_row = p.data() + i * classes;
+            T peak = *std::max_element(row, row + classes);
+            if (!std::isfinite(peak)) peak = T(0);  // as logsumexp: -inf rows give -inf
+            T total = 0;
+            for (std::size_t j = 0; j < classes; ++j) total += (p_row[j] = std::exp(row[j] - peak));
+            for (std::size_t j = 0; j < classes; ++j) p_row[j] /= total;
+            loss(i) = peak + std::log(total) - row[labels(i)];
+        }
+        probabilities = Tensor(std::move(p));
         return Tensor(std::move(loss));
     });
-    return record_op("softmax_cross_entropy", out, {logits}, {logits},
+    return record_op("softmax_cross_entropy", out, {logits}, {logits, probabilities},
                      [labels](const BackwardContext& ctx) {
+        const std::size_t batch = ctx.grad_out.shape()[0];
+        if (!grad_enabled()) {
+            return Grads{visit(ctx.saved(1), [&](const auto& p) {
+                using T = detail::value_type_of<decltype(p)>;
+                const std::size_t classes = p.shape()[1];
+                const T* g = ctx.grad_out.template value<T>().data();
+                xt::xarray<T> grad = xt::xarray<T>::from_shape(p.shape());
+                for (std::size_t i = 0; i < batch; ++i) {
+                    for (std::size_t j = 0; j < classes; ++j) {
+                        const T hot = static_cast<std::size_t>(labels(i)) == j ? T(1) : T(0);
+                        grad.data()[i * classes + j] = g[i] * (p.data()[i * classes + j] - hot);
+                    }
+                }
+                return Tensor(std::move(grad));
+            })};
+        }
         const Tensor z = ctx.saved(0);
         const Tensor one_hot = visit(z, [&](const auto& array) {
             using T = detail::value_type_of<decltype(array)>;
@@ -61,7 +95,6 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Labels& labels) {
             for (std::size_t i = 0; i < labels.size(); ++i) hot(i, labels(i)) = T(1);
             return Tensor(std::move(hot));
         });
-        const std::size_t batch = z.shape()[0];
         return Grads{reshape(ctx.grad_out, {batch, 1}) * (softmax(z, 1) - one_hot)};
     });
 }

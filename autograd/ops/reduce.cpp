@@ -39,8 +39,19 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
     Tensor out = visit(x, [&](const auto& array) {
         using T = detail::value_type_of<decltype(array)>;
         if (reduce.empty()) return Tensor(xt::xarray<T>(array));  // a scalar: nothing to reduce
-        return reshaped(detail::sum_now(array, reduce),
-                        out_shape);
+        if (reduce.size() < array.dimension() && reduce.back() + 1 == reduce.size()) {
+            // Leading axes (a bias gradient's column sum): add contiguous blocks, a linear loop
+            // where xtensor's reducer steps element by element.
+            xt::xarray<T> total = xt::zeros<T>(out_shape);
+            const std::size_t block = total.size(), size = array.size();
+            T* __restrict sums = total.data();
+            const T* __restrict values = array.data();
+            for (std::size_t start = 0; start < size; start += block) {
+                for (std::size_t j = 0; j < block; ++j) sums[j] += values[start + j];
+            }
+            return Tensor(std::move(total));
+        }
+        return reshaped(detail::sum_now(array, reduce), out_shape);
     });
     return record_op("sum", out, {x}, {},
                      [from = x.shape(), kept = detail::keepdims_shape(x.shape(), reduce)](

@@ -3,6 +3,7 @@
 
 #include <xtensor/xmath.hpp>
 
+#include "../grad_mode.hpp"
 #include "../node.hpp"
 #include "../ops.hpp"
 #include "kernel.hpp"
@@ -85,6 +86,11 @@ Tensor tanh(const Tensor& x) {
     Tensor out = map_unary("tanh", x, [](const auto& a) { return xt::tanh(a); });
     return record_op("tanh", out, {x}, {out}, [](const BackwardContext& ctx) {
         const Tensor y = ctx.saved(0);
+        if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
+            return Grads{detail::zip_same_shape(ctx.grad_out, y, [](auto g, auto out) {
+                return g * (decltype(out)(1) - out * out);
+            })};
+        }
         return Grads{ctx.grad_out * (1.0 - y * y)};
     });
 }
@@ -98,6 +104,11 @@ Tensor sigmoid(const Tensor& x) {
     });
     return record_op("sigmoid", out, {x}, {out}, [](const BackwardContext& ctx) {
         const Tensor y = ctx.saved(0);
+        if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
+            return Grads{detail::zip_same_shape(ctx.grad_out, y, [](auto g, auto out) {
+                return g * out * (decltype(out)(1) - out);
+            })};
+        }
         return Grads{ctx.grad_out * y * (1.0 - y)};
     });
 }
@@ -114,6 +125,11 @@ Tensor relu(const Tensor& x) {
         return positive_part;
     });
     return record_op("relu", out, {x}, {out}, [](const BackwardContext& ctx) {
+        if (!grad_enabled()) {  // unrecorded: one selecting pass, no mask array
+            return Grads{detail::zip_same_shape(ctx.grad_out, ctx.saved(0), [](auto g, auto y) {
+                return y > decltype(y)(0) ? g : decltype(y)(0);
+            })};
+        }
         const auto positive = detail::mask_of(ctx.saved(0), [](const auto& a) { return a > 0; });
         return Grads{xgrad::where(positive, ctx.grad_out, detail::scalar_like(ctx.grad_out, 0.0))};
     });

@@ -176,6 +176,8 @@ TEST_CASE("second derivatives of linear algebra, shape ops and reductions") {
     check_hessian([](const auto& x) { return sum(tanh(matmul(x[0], x[1]))); }, {a, b});
     check_hessian([](const auto& x) { return sum(tanh(matmul(x[0], x[1], true, true))); }, {b, a});
     check_hessian([](const auto& x) { return sum(tanh(matmul(x[0], x[1]))); }, {a, v});
+    const Tensor w = variable({4, 3}, 10), c = variable({4}, 11);
+    check_hessian([](const auto& x) { return sum(tanh(linear(x[0], x[1], x[2]))); }, {a, w, c});
     check_hessian([](const auto& x) { return sum(pow(transpose(x[0]) * x[1], 3.0)); }, {a, b});
     check_hessian([](const auto& x) { return sum(pow(reshape(x[0], {3, 2}) + x[1], 3.0)); },
                   {a, b});

@@ -135,6 +135,10 @@ const std::vector<Row>& gradient_rows() {
          {var({3, 2}), var({4, 3})}},
         {"matmul", [](const In& x) { return matmul(x[0], x[1]); }, {var({2, 3}), var({3})}},
         {"matmul", [](const In& x) { return matmul(x[0], x[1]); }, {var({3}), var({3, 4})}},
+        {"linear", [](const In& x) { return linear(x[0], x[1], x[2]); },
+         {var({2, 3}), var({4, 3}), var({4})}},
+        {"linear", [](const In& x) { return linear(x[0], x[1], x[2]); },
+         {var({3}), var({4, 3}), var({4})}},
         {"transpose", [](const In& x) { return transpose(x[0]); }, {var({2, 3})}},
         {"transpose", [](const In& x) { return transpose(x[0], {-1, 0, 1}); }, {var({2, 3, 4})}},
         // Shape.

@@ -55,6 +55,8 @@ const std::vector<Case>& cases() {
         {"matmul", [](const In& x) { return matmul(x[0], x[1], true, true); }, {empty({0, 2}), empty({3, 0})}, {2, 3}},
         {"matmul", [](const In& x) { return matmul(x[0], x[1]); }, {empty({2, 0}), empty({0})}, {2}},
         {"matmul", [](const In& x) { return matmul(x[0], x[1]); }, {empty({0}), empty({0, 4})}, {4}},
+        {"linear", [](const In& x) { return linear(x[0], x[1], x[2]); }, {empty({0, 3}), empty({2, 3}), empty({2})}, {0, 2}},
+        {"linear", [](const In& x) { return linear(x[0], x[1], x[2]); }, {empty({4, 3}), empty({0, 3}), empty({0})}, {4, 0}},
         {"transpose", [](const In& x) { return transpose(x[0]); }, {empty({0, 3})}, {3, 0}},
         {"reshape", [](const In& x) { return reshape(x[0], {3, 0}); }, {empty({0, 3})}, {3, 0}},
         {"broadcast_to", [](const In& x) { return broadcast_to(x[0], {0, 3}); }, {empty({1, 3})}, {0, 3}},

@@ -15,8 +15,8 @@ TEST_CASE("graph_picture writes the DOT graph with named weights, values and gra
     REQUIRE(result.exit_code == 0);
     const std::string dot = read_bytes(dir.file("graph.dot"));
     CHECK(dot.rfind("digraph xgrad {", 0) == 0);
-    for (const char* part : {"W1 = leaf\\n(5, 3) float32", "b2 = leaf", "logits = add\\n(4, 2) float32",
-                             "softmax_cross_entropy", "matmul", "relu", "grad ["}) {
+    for (const char* part : {"W1 = leaf\\n(5, 3) float32", "b2 = leaf", "logits = linear\\n(4, 2) float32",
+                             "softmax_cross_entropy", "linear", "relu", "grad ["}) {
         CHECK_MESSAGE(dot.find(part) != std::string::npos, part);
     }
     const bool rendered = result.output.find("wrote " + dir.file("graph.svg")) != std::string::npos;

@@ -245,13 +245,13 @@ TEST_CASE("an optimiser step between forward and backward makes backward throw, 
     Adam adam(model.parameters(), 0.1);
     const Tensor x({{0.5, -1.0}}, Dtype::float64);
     sum(model(x)).backward();
-    Tensor loss = sum(model(x));  // the output layer's matmul saves its weight
+    Tensor loss = sum(model(x));  // the output layer's linear saves its weight
     const std::uint64_t saved = model.linear(1).weight().version();
     adam.step();
     const std::uint64_t now = model.linear(1).weight().version();
     REQUIRE(now > saved);
     check_throws_with<graph_error>([&] { loss.backward(); },
-                                   {"backward of 'matmul'", "modified in place",
+                                   {"backward of 'linear'", "modified in place",
                                     "version " + std::to_string(saved) + " saved, now " + std::to_string(now)});
 
     adam.zero_grad();  // a forward after the step differentiates normally

@@ -20,7 +20,7 @@ constexpr double kink_margin = 1e-2;  // distance from a kink, far beyond the di
 // Operands beyond this go through tanh first: products of large values (cos(x * 1e3), say)
 // curve too fast for finite differences to be accurate.
 constexpr double operand_limit = 6.0;
-constexpr int op_count = 37;          // the switch in try_step, one case per catalogue op
+constexpr int op_count = 38;          // the switch in try_step, one case per catalogue op
 
 const xt::xarray<double>& values_of(const Tensor& x) { return x.value<double>(); }
 
@@ -359,6 +359,14 @@ bool RandomGraph::try_step(int choice) {
                           [](const Operands& o) { return sigmoid_cross_entropy(o[0], o[1]); });
         case 36:
             return binary("squared_error", a, same_shape(a), [](const Operands& o) { return squared_error(o[0], o[1]); });
+        case 37: {
+            if (shape.empty() || shape.size() > 2) return false;
+            const std::size_t in = shape.back(), out = uniform(1, 3);
+            const int w = add_leaf({out, in}), b = add_leaf({out});
+            add_op("linear", "linear(" + va + ", " + name(w) + ", " + name(b) + ")", {a, w, b},
+                   [](const Operands& o) { return linear(o[0], o[1], o[2]); });
+            return true;
+        }
     }
     return false;
 }
