@@ -26,7 +26,10 @@ const std::vector<std::pair<Shape, Shape>> arrangements = {
 
 TEST_CASE("binary operations on broadcast operands equal xtensor's general broadcast") {
     std::uint64_t seed = 0;
-    for (const auto& [shape_a, shape_b] : arrangements) {
+    for (const auto& arrangement : arrangements) {
+        // Not a structured binding: clang 14 cannot capture one in INFO's lambda.
+        const Shape& shape_a = arrangement.first;
+        const Shape& shape_b = arrangement.second;
         const Tensor a = variable(shape_a, ++seed, 2.0).detach();
         const Tensor b = variable(shape_b, ++seed, 3.0).detach();
         const auto& x = a.value<double>();
