@@ -71,22 +71,27 @@ bool should_record(const Tensor* inputs, std::size_t count) {
     }
     return false;
 }
+
+// What both record_op overloads do: the anomaly check, then a node only if one is needed.
+Tensor record_if_needed(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
+                        const Tensor* saved, std::size_t saved_count, BackwardFn backward) {
+    if (anomaly_enabled()) detail::check_forward(name, result, inputs, input_count);
+    if (!should_record(inputs, input_count)) return result;
+    return record_node(std::move(name), std::move(result), inputs, input_count, saved, saved_count,
+                       std::move(backward));
+}
 }  // namespace
 
 Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
                  std::vector<Tensor> saved, BackwardFn backward) {
-    if (anomaly_enabled()) detail::check_forward(name, result, inputs.data(), inputs.size());
-    if (!should_record(inputs.data(), inputs.size())) return result;
-    return record_node(std::move(name), std::move(result), inputs.data(), inputs.size(),
-                       saved.data(), saved.size(), std::move(backward));
+    return record_if_needed(std::move(name), std::move(result), inputs.data(), inputs.size(), saved.data(),
+                            saved.size(), std::move(backward));
 }
 
 Tensor record_op(std::string name, Tensor result, std::initializer_list<Tensor> inputs,
                  std::initializer_list<Tensor> saved, BackwardFn backward) {
-    if (anomaly_enabled()) detail::check_forward(name, result, inputs.begin(), inputs.size());
-    if (!should_record(inputs.begin(), inputs.size())) return result;
-    return record_node(std::move(name), std::move(result), inputs.begin(), inputs.size(),
-                       saved.begin(), saved.size(), std::move(backward));
+    return record_if_needed(std::move(name), std::move(result), inputs.begin(), inputs.size(), saved.begin(),
+                            saved.size(), std::move(backward));
 }
 
 Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
