@@ -4,11 +4,22 @@
 #include <doctest/doctest.h>
 
 #include <initializer_list>
+#include <set>
 #include <string>
+#include <string_view>
 
 #include <autograd/autograd.hpp>
 
 namespace xgrad::testing {
+
+/// Fails the current test for every catalogue op missing from `covered` (the op names a
+/// table of test cases holds); `what` names the table in the message.
+inline void check_covers_catalogue(const std::set<std::string_view>& covered, const char* what) {
+    for (std::string_view op : op_catalogue) {
+        INFO("catalogue op without " << what << ": " << op);
+        CHECK(covered.count(op) == 1);
+    }
+}
 
 /// A float64 leaf that requires grad, with seeded N(0,1) values (offset by `shift`).
 inline Tensor variable(const Shape& shape, std::uint64_t seed, double shift = 0.0) {
