@@ -79,7 +79,7 @@ void check_forward(const std::string& name, const Tensor& result, const Tensor* 
     throw anomaly_error(message);
 }
 
-void check_backward(const Node& node, const Tensor& grad_out, const std::vector<Tensor>& grads) {
+void check_backward(const Node& node, const Tensor& grad_out, const Grads& grads) {
     for (std::size_t i = 0; i < grads.size(); ++i) {
         if (!grads[i].defined() || finite(grads[i])) continue;
         std::string message = "anomaly: backward of '" + node.name() + "' produced a gradient " +

@@ -6,11 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "tensor.hpp"
+#include "node.hpp"
 
 namespace xgrad {
 
-class Node;
 
 /// A NaN or Inf found by anomaly mode; the message names the op, its inputs' shapes and ranges.
 struct anomaly_error : std::runtime_error {
@@ -47,7 +46,7 @@ std::string describe_values(const Tensor& x);
 /// Throws anomaly_error if `result` of op `name` (inputs[0..count)) holds a NaN or Inf.
 void check_forward(const std::string& name, const Tensor& result, const Tensor* inputs, std::size_t count);
 /// Throws anomaly_error if a gradient the backward of `node` returned holds a NaN or Inf.
-void check_backward(const Node& node, const Tensor& grad_out, const std::vector<Tensor>& grads);
+void check_backward(const Node& node, const Tensor& grad_out, const Grads& grads);
 }  // namespace detail
 
 }  // namespace xgrad

@@ -8,6 +8,7 @@
 #include "gradcheck.hpp"      // IWYU pragma: export
 #include "grad_mode.hpp"      // IWYU pragma: export
 #include "graphviz.hpp"       // IWYU pragma: export
+#include "memory.hpp"         // IWYU pragma: export
 #include "node.hpp"           // IWYU pragma: export
 #include "ops.hpp"            // IWYU pragma: export
 #include "tensor.hpp"         // IWYU pragma: export

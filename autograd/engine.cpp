@@ -107,6 +107,8 @@ std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& r
         std::size_t next_input;
     };
     std::vector<Frame> stack;
+    order.reserve(64);  // small graphs (one training step of a small MLP) grow neither
+    stack.reserve(64);
     auto discover = [&](Node* node) {
         node->visit_mark_ = mark;
         node->needed_ = inputs == nullptr;
@@ -190,7 +192,7 @@ std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& r
                               "the first call to go through it again");
         }
 
-        std::vector<Tensor> input_grads;
+        Grads input_grads;
         {
             GradModeGuard mode(create_graph);
             detail::BackwardScope in_backward;  // Note [Anomaly mode]
@@ -246,9 +248,11 @@ void Engine::add_to_pending(Tensor& pending, Tensor grad, bool create_graph) {
         return;
     }
     assert(pending.shape() == grad.shape() && pending.dtype() == grad.dtype());
-    std::visit([&grad](auto& array) {
+    std::visit([&grad](auto& array) {  // a loop: xtensor's += evaluates into a temporary first
         using T = typename std::decay_t<decltype(array)>::value_type;
-        array += grad.value<T>();
+        T* __restrict sum = array.data();
+        const T* __restrict addend = grad.value<T>().data();
+        for (std::size_t i = 0, n = array.size(); i < n; ++i) sum[i] += addend[i];
     }, pending.storage()->array);
 }
 

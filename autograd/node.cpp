@@ -4,6 +4,7 @@
 
 #include "anomaly.hpp"
 #include "grad_mode.hpp"
+#include "pool.hpp"
 
 namespace xgrad {
 
@@ -22,17 +23,25 @@ Node::Node(std::weak_ptr<TensorImpl> leaf, Shape shape, Dtype dtype)
 
 // Note [Iterative teardown]
 // Destroying the last tensor of a long chain would destroy each node from inside its
-// consumer's destructor, one stack frame per node. Instead the dying node moves its edges to
-// a local stack; an input we hold the last reference to hands over its own edges before it
-// dies, so every node is destroyed with empty edges and the depth stays constant.
+// consumer's destructor, one stack frame per node. Instead a dying node that holds the last
+// reference to an input moves its edges to a local stack; an input we hold the last
+// reference to hands over its own edges before it dies, so every node below is destroyed
+// with empty edges (or only shared ones) and the depth stays constant. A node whose inputs
+// all live on elsewhere releases them directly: that is every node but the first of a
+// teardown, so the stack is allocated once per graph, not once per node.
 Node::~Node() {
-    std::vector<std::shared_ptr<Node>> stack = std::move(inputs_);
-    while (!stack.empty()) {
-        std::shared_ptr<Node> node = std::move(stack.back());
-        stack.pop_back();
-        if (node && node.use_count() == 1) {
-            for (auto& input : node->inputs_) stack.push_back(std::move(input));
-            node->inputs_.clear();
+    bool last_owner = false;
+    for (const auto& input : inputs_) last_owner |= input && input.use_count() == 1;
+    if (last_owner) {
+        std::vector<std::shared_ptr<Node>> stack;
+        for (auto& input : inputs_) stack.push_back(std::move(input));
+        while (!stack.empty()) {
+            std::shared_ptr<Node> node = std::move(stack.back());
+            stack.pop_back();
+            if (node && node.use_count() == 1) {
+                for (auto& input : node->inputs_) stack.push_back(std::move(input));
+                node->inputs_.clear();
+            }
         }
     }
     live_.fetch_sub(1, std::memory_order_relaxed);
@@ -63,20 +72,24 @@ bool BackwardContext::needs_grad(std::size_t input) const {
     return node != nullptr && node->needed_;
 }
 
-namespace {
-bool should_record(const Tensor* inputs, std::size_t count) {
+namespace detail {
+bool should_record(const char* name, const Tensor& result, const Tensor* inputs,
+                   std::size_t input_count) {
+    if (anomaly_enabled()) check_forward(name, result, inputs, input_count);
     if (!grad_enabled()) return false;
-    for (std::size_t i = 0; i < count; ++i) {
+    for (std::size_t i = 0; i < input_count; ++i) {
         if (inputs[i].requires_grad()) return true;
     }
     return false;
 }
+}  // namespace detail
 
-// What both record_op overloads do: the anomaly check, then a node only if one is needed.
-Tensor record_if_needed(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
-                        const Tensor* saved, std::size_t saved_count, BackwardFn backward) {
-    if (anomaly_enabled()) detail::check_forward(name, result, inputs, input_count);
-    if (!should_record(inputs, input_count)) return result;
+namespace {
+// What both std::string overloads of record_op do.
+Tensor record_if_needed(std::string&& name, Tensor&& result, const Tensor* inputs,
+                        std::size_t input_count, const Tensor* saved, std::size_t saved_count,
+                        BackwardFn&& backward) {
+    if (!detail::should_record(name.c_str(), result, inputs, input_count)) return std::move(result);
     return record_node(std::move(name), std::move(result), inputs, input_count, saved, saved_count,
                        std::move(backward));
 }
@@ -84,19 +97,19 @@ Tensor record_if_needed(std::string name, Tensor result, const Tensor* inputs, s
 
 Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
                  std::vector<Tensor> saved, BackwardFn backward) {
-    return record_if_needed(std::move(name), std::move(result), inputs.data(), inputs.size(), saved.data(),
-                            saved.size(), std::move(backward));
+    return record_if_needed(std::move(name), std::move(result), inputs.data(), inputs.size(),
+                            saved.data(), saved.size(), std::move(backward));
 }
 
 Tensor record_op(std::string name, Tensor result, std::initializer_list<Tensor> inputs,
                  std::initializer_list<Tensor> saved, BackwardFn backward) {
-    return record_if_needed(std::move(name), std::move(result), inputs.begin(), inputs.size(), saved.begin(),
-                            saved.size(), std::move(backward));
+    return record_if_needed(std::move(name), std::move(result), inputs.begin(), inputs.size(),
+                            saved.begin(), saved.size(), std::move(backward));
 }
 
 Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
                    const Tensor* saved, std::size_t saved_count, BackwardFn backward) {
-    auto node = std::make_shared<Node>(std::move(name), result.shape(), result.dtype());
+    auto node = detail::make_pooled<Node>(std::move(name), result.shape(), result.dtype());
     node->inputs_.reserve(input_count);
     for (std::size_t i = 0; i < input_count; ++i) node->inputs_.push_back(inputs[i].node());
     node->saved_.reserve(saved_count);

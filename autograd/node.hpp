@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "small_vector.hpp"
 #include "tensor.hpp"
 
 namespace xgrad {
@@ -32,10 +33,14 @@ public:
     const Tensor& grad_out;
 };
 
+/// The gradients a backward rule returns, one per input: Grads{ga, gb}, Grads(n), or a
+/// std::vector<Tensor> (converted). Up to two are held without a heap allocation.
+using Grads = SmallVector<Tensor, 2>;
+
 /// Returns one gradient per input, each written in differentiable operations so that a
 /// recorded backward (create_graph) can be differentiated again. A gradient may have the
 /// broadcast shape of the output: the engine sums it back to the input's shape.
-using BackwardFn = std::function<std::vector<Tensor>(const BackwardContext&)>;
+using BackwardFn = std::function<Grads(const BackwardContext&)>;
 
 /// A value kept for backward: its storage, the version it had, and where it sits in the graph.
 struct SavedTensor {
@@ -70,7 +75,8 @@ public:
     /// Shape and dtype of the tensor this node produces.
     const Shape& shape() const { return shape_; }
     Dtype dtype() const { return dtype_; }
-    const std::vector<std::shared_ptr<Node>>& inputs() const { return inputs_; }
+    /// The input nodes, indexed like the op's inputs (a vector-like range).
+    const SmallVector<std::shared_ptr<Node>, 2>& inputs() const { return inputs_; }
     /// True once a backward without retain_graph has freed the saved values.
     bool released() const { return released_; }
 
@@ -86,8 +92,8 @@ private:
     Dtype dtype_;
     bool is_leaf_ = false;
     bool released_ = false;
-    std::vector<std::shared_ptr<Node>> inputs_;
-    std::vector<SavedTensor> saved_;
+    SmallVector<std::shared_ptr<Node>, 2> inputs_;
+    SmallVector<SavedTensor, 2> saved_;
     BackwardFn backward_;
     std::weak_ptr<TensorImpl> leaf_;
 
@@ -115,5 +121,22 @@ Tensor record_op(std::string name, Tensor result, std::initializer_list<Tensor> 
 /// Records the node for record_op once it has decided to (grad mode on, an input requires grad).
 Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
                    const Tensor* saved, std::size_t saved_count, BackwardFn backward);
+
+namespace detail {
+/// What record_op does before it records: the anomaly check, then whether a node is needed.
+bool should_record(const char* name, const Tensor& result, const Tensor* inputs,
+                   std::size_t input_count);
+}  // namespace detail
+
+/// The same for a literal name and a lambda, as every built-in op writes it: the name and the
+/// BackwardFn are only built when a node is recorded. Under grad mode off (every op inside a
+/// backward rule) nothing is allocated at all.
+template <class Backward>
+Tensor record_op(const char* name, Tensor result, std::initializer_list<Tensor> inputs,
+                 std::initializer_list<Tensor> saved, Backward&& backward) {
+    if (!detail::should_record(name, result, inputs.begin(), inputs.size())) return result;
+    return record_node(name, std::move(result), inputs.begin(), inputs.size(), saved.begin(),
+                       saved.size(), BackwardFn(std::forward<Backward>(backward)));
+}
 
 }  // namespace xgrad

@@ -8,6 +8,7 @@
 #include "engine.hpp"
 #include "grad_mode.hpp"
 #include "node.hpp"
+#include "pool.hpp"
 
 namespace xgrad {
 
@@ -15,8 +16,8 @@ namespace {
 
 template <class T>
 std::shared_ptr<TensorImpl> make_impl(xt::xarray<T>&& array) {
-    auto impl = std::make_shared<TensorImpl>();
-    impl->storage = std::make_shared<Storage>(std::move(array));
+    auto impl = detail::make_pooled<TensorImpl>();
+    impl->storage = detail::make_pooled<Storage>(std::move(array));
     return impl;
 }
 
@@ -28,7 +29,127 @@ Tensor from_list(List values, Dtype dtype) {
 
 }  // namespace
 
+// Note [Storage cache]
+// A kernel's result is a fresh Storage holding an xt::xarray: a shape, strides and backstrides
+// computed, and the elements allocated; destroying it frees them again. On a graph of
+// scalars that was a third of the cost of an op. A Storage of up to `cached_elements` elements
+// is therefore not destroyed when its last owner lets go: it goes, array and all, on this
+// thread's list for its dtype and element count, and the next result of that size takes it
+// (resized in place if its shape differs, which reuses the elements). The lists are bounded
+// by `cached_storage_bytes`; beyond that, and after thread exit, storages are deleted. Like
+// the block pools, the cache is off under AddressSanitizer.
+namespace {
+
+constexpr std::size_t cached_elements = 64;
+constexpr std::size_t cached_storage_bytes = std::size_t(128) << 20;
+
+struct CachedStorage {
+    template <class T>
+    CachedStorage(std::in_place_type_t<T> type, const Shape& shape, std::size_t elements)
+        : storage(type, shape), elements(elements) {}
+    Storage storage;
+    std::size_t elements;  ///< the list it belongs to; resized since (mutable_value), it is deleted
+    CachedStorage* next = nullptr;
+};
+
+// Trivially destructible (usable while other thread_local objects are destroyed).
+struct StorageLists {
+    CachedStorage* head[2][cached_elements + 1];
+    std::size_t bytes;
+    bool closed;
+};
+thread_local StorageLists storage_lists{};
+
+std::size_t element_count(const Storage& storage) {
+    return std::visit([](const auto& array) { return array.size(); }, storage.array);
+}
+
+std::size_t entry_bytes(const Storage& storage, std::size_t elements) {
+    return sizeof(CachedStorage) + elements * (storage.array.index() == 0 ? sizeof(float) : sizeof(double));
+}
+
+void release_storages() noexcept {
+    StorageLists& lists = storage_lists;
+    for (auto& by_dtype : lists.head) {
+        for (CachedStorage*& head : by_dtype) {
+            while (head != nullptr) {
+                CachedStorage* next = head->next;
+                delete head;
+                head = next;
+            }
+        }
+    }
+    lists.bytes = 0;
+}
+
+std::size_t cached_storage_bytes_now() { return storage_lists.bytes; }
+
+struct DrainStorages {
+    ~DrainStorages() {
+        storage_lists.closed = true;
+        release_storages();
+    }
+};
+
+// The shared_ptr deleter of a cacheable Storage: back on the list, or deleted.
+struct Recycle {
+    CachedStorage* owner;
+    void operator()(Storage*) const noexcept {
+        StorageLists& lists = storage_lists;
+        const std::size_t elements = owner->elements;
+        const std::size_t bytes = entry_bytes(owner->storage, elements);
+        if (lists.closed || element_count(owner->storage) != elements ||
+            lists.bytes + bytes > cached_storage_bytes) {
+            delete owner;
+            return;
+        }
+        CachedStorage*& head = lists.head[owner->storage.array.index()][elements];
+        owner->next = head;
+        head = owner;
+        lists.bytes += bytes;
+    }
+};
+
+template <class T>
+std::shared_ptr<Storage> make_storage(const Shape& shape) {
+    std::size_t elements = 1;
+    for (std::size_t extent : shape) elements *= extent;
+    if (!detail::pools_enabled || elements > cached_elements) {
+        return detail::make_pooled<Storage>(std::in_place_type<T>, shape);
+    }
+    StorageLists& lists = storage_lists;
+    CachedStorage*& head = lists.head[std::is_same_v<T, float> ? 0 : 1][elements];
+    CachedStorage* entry = head;
+    if (entry != nullptr) {
+        head = entry->next;
+        lists.bytes -= entry_bytes(entry->storage, elements);
+        entry->storage.version = 0;
+        std::get<xt::xarray<T>>(entry->storage.array).resize(shape);
+    } else {
+        static const bool registered =
+            detail::register_cache({&cached_storage_bytes_now, &release_storages});
+        static thread_local DrainStorages drain;
+        (void)registered;
+        (void)drain;
+        entry = new CachedStorage(std::in_place_type<T>, shape, elements);
+    }
+    return std::shared_ptr<Storage>(&entry->storage, Recycle{entry}, detail::PoolAllocator<Storage>());
+}
+
+}  // namespace
+
 namespace detail {
+template <class T>
+Tensor uninitialized(const Shape& shape, xt::xarray<T>*& array) {
+    Tensor tensor;
+    tensor.impl_ = make_pooled<TensorImpl>();
+    tensor.impl_->storage = make_storage<T>(shape);
+    array = std::get_if<xt::xarray<T>>(&tensor.impl_->storage->array);
+    return tensor;
+}
+template Tensor uninitialized<float>(const Shape&, xt::xarray<float>*&);
+template Tensor uninitialized<double>(const Shape&, xt::xarray<double>*&);
+
 void throw_undefined(const char* what) {
     throw value_error(std::string(what) + ": the tensor is undefined");
 }
@@ -65,7 +186,7 @@ Tensor& Tensor::set_requires_grad(bool requires) {
                           self.node->name() + "' (use detach() for a leaf copy)");
     }
     if (requires && !self.node) {
-        self.node = std::make_shared<Node>(std::weak_ptr<TensorImpl>(impl_), shape(), dtype());
+        self.node = detail::make_pooled<Node>(std::weak_ptr<TensorImpl>(impl_), shape(), dtype());
     } else if (!requires) {
         self.node.reset();
     }
@@ -122,7 +243,7 @@ const std::shared_ptr<Node>& Tensor::node() const {
 
 Tensor Tensor::alias(std::shared_ptr<Storage> storage, std::shared_ptr<Node> node) {
     Tensor tensor;
-    tensor.impl_ = std::make_shared<TensorImpl>();
+    tensor.impl_ = detail::make_pooled<TensorImpl>();
     tensor.impl_->storage = std::move(storage);
     tensor.impl_->node = std::move(node);
     return tensor;
@@ -143,13 +264,15 @@ std::ostream& operator<<(std::ostream& out, const Tensor& tensor) {
 
 Tensor full(const Shape& shape, double value, Dtype dtype) {
     if (dtype == Dtype::float32) {
-        xt::xarray<float> array = xt::xarray<float>::from_shape(shape);
-        array.fill(static_cast<float>(value));
-        return Tensor(std::move(array));
+        xt::xarray<float>* array = nullptr;
+        Tensor tensor = detail::uninitialized(shape, array);
+        array->fill(static_cast<float>(value));
+        return tensor;
     }
-    xt::xarray<double> array = xt::xarray<double>::from_shape(shape);
-    array.fill(value);
-    return Tensor(std::move(array));
+    xt::xarray<double>* array = nullptr;
+    Tensor tensor = detail::uninitialized(shape, array);
+    array->fill(value);
+    return tensor;
 }
 
 Tensor zeros(const Shape& shape, Dtype dtype) { return full(shape, 0.0, dtype); }

@@ -24,12 +24,24 @@ struct Storage {
     template <class T>
     explicit Storage(xt::xarray<T>&& values, std::uint64_t version = 0)
         : array(std::in_place_type<xt::xarray<T>>, std::move(values)), version(version) {}
+    /// An array of `shape` built in place, its elements uninitialised.
+    template <class T>
+    Storage(std::in_place_type_t<T>, const Shape& shape)
+        : array(std::in_place_type<xt::xarray<T>>, shape) {}
 
     std::variant<xt::xarray<float>, xt::xarray<double>> array;
     std::uint64_t version = 0;
 };
 
 struct TensorImpl;
+class Tensor;
+
+namespace detail {
+/// A new tensor of `shape` and element type T, its elements uninitialised, and its array for
+/// the caller to fill: how kernels write a result in place, with no xarray moved. Internal.
+template <class T>
+Tensor uninitialized(const Shape& shape, xt::xarray<T>*& array);
+}  // namespace detail
 
 /// A handle: copies share the same array, gradient and graph position (like torch.Tensor).
 class Tensor {
@@ -108,6 +120,8 @@ public:
 
 private:
     friend class Engine;
+    template <class T>
+    friend Tensor detail::uninitialized(const Shape& shape, xt::xarray<T>*& array);
     std::shared_ptr<TensorImpl> impl_;
     const TensorImpl& impl(const char* what) const;
     TensorImpl& impl(const char* what);

@@ -10,11 +10,10 @@
 namespace xgrad {
 
 using detail::map_binary;
-using Grads = std::vector<Tensor>;
 
 // add: grad_a = grad_out, grad_b = grad_out
 Tensor add(const Tensor& a, const Tensor& b) {
-    Tensor out = map_binary("add", a, b, [](const auto& x, const auto& y) { return x + y; });
+    Tensor out = map_binary<true>("add", a, b, [](const auto& x, const auto& y) { return x + y; });
     return record_op("add", out, {a, b}, {}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out, ctx.grad_out};
     });
@@ -24,7 +23,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 // (a primitive, not add(a, neg(b)): one node and one array fewer, measured on the scalar chain,
 // where tanh's backward 1 - y² goes through it)
 Tensor sub(const Tensor& a, const Tensor& b) {
-    Tensor out = map_binary("sub", a, b, [](const auto& x, const auto& y) { return x - y; });
+    Tensor out = map_binary<true>("sub", a, b, [](const auto& x, const auto& y) { return x - y; });
     return record_op("sub", out, {a, b}, {}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out, ctx.needs_grad(1) ? -ctx.grad_out : Tensor()};
     });
@@ -32,7 +31,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 // mul: grad_a = grad_out * b, grad_b = grad_out * a
 Tensor mul(const Tensor& a, const Tensor& b) {
-    Tensor out = map_binary("mul", a, b, [](const auto& x, const auto& y) { return x * y; });
+    Tensor out = map_binary<true>("mul", a, b, [](const auto& x, const auto& y) { return x * y; });
     return record_op("mul", out, {a, b}, {a, b}, [](const BackwardContext& ctx) {
         return Grads{ctx.needs_grad(0) ? ctx.grad_out * ctx.saved(1) : Tensor(),
                      ctx.needs_grad(1) ? ctx.grad_out * ctx.saved(0) : Tensor()};
@@ -42,7 +41,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 // div: grad_a = grad_out / b, grad_b = -grad_out * out / b
 // (a primitive rather than a * pow(b, -1), so that the forward is IEEE division)
 Tensor div(const Tensor& a, const Tensor& b) {
-    Tensor out = map_binary("div", a, b, [](const auto& x, const auto& y) { return x / y; });
+    Tensor out = map_binary<true>("div", a, b, [](const auto& x, const auto& y) { return x / y; });
     return record_op("div", out, {a, b}, {b, out}, [](const BackwardContext& ctx) {
         const Tensor b = ctx.saved(0);
         return Grads{ctx.needs_grad(0) ? ctx.grad_out / b : Tensor(),

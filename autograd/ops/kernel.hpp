@@ -21,6 +21,7 @@
 #include <cassert>
 
 #include <xtensor/xadapt.hpp>
+#include <xtensor/xnoalias.hpp>
 
 namespace xgrad::detail {
 
@@ -47,11 +48,36 @@ void check_defined(const char* op, const Tensor& x);
 inline Tensor scalar_like(const Tensor& like, double value) { return scalar(value, like.dtype()); }
 
 /// Tensor(kernel(array)) with the array in its own type: kernel is generic over float/double.
+/// The result, of the expression's shape (a broadcast or a transpose changes it), is written
+/// in place.
 template <class Kernel>
 Tensor map_unary(const char* op, const Tensor& x, Kernel&& kernel) {
     check_defined(op, x);
     return visit(x, [&](const auto& array) {
-        return Tensor(xt::xarray<value_type_of<decltype(array)>>(kernel(array)));
+        const auto expression = kernel(array);
+        const auto& extents = expression.shape();
+        xt::xarray<value_type_of<decltype(array)>>* out = nullptr;
+        Tensor result = uninitialized(Shape(extents.begin(), extents.end()), out);
+        xt::noalias(*out) = expression;
+        return result;
+    });
+}
+
+/// Tensor(out_i = f(x_i)) in one loop, for an elementwise op whose f takes and returns one float
+/// or double: on small tensors this skips xtensor's expression assignment, a few hundred
+/// instructions per op on a graph of scalars.
+template <class F>
+Tensor map_elements(const char* op, const Tensor& x, F&& f) {
+    check_defined(op, x);
+    return visit(x, [&](const auto& array) {
+        using T = value_type_of<decltype(array)>;
+        xt::xarray<T>* out = nullptr;
+        Tensor result = uninitialized(array.shape(), out);
+        const T* __restrict in = array.data();
+        T* __restrict values = out->data();
+        const std::size_t size = array.size();
+        for (std::size_t i = 0; i < size; ++i) values[i] = f(in[i]);
+        return result;
     });
 }
 
@@ -66,7 +92,9 @@ bool is_trailing_block(const Shape& small, const Shape& large);
 /// one-element operand whose rank does not raise the result's is passed as a plain scalar, and
 /// a trailing-block operand (bias rows) is applied block by block on 1-D adaptors; both keep
 /// xtensor's linear assignment. Every other case takes the general broadcast.
-template <class Kernel>
+/// With Scalar, the kernel is also a function of two plain values (x + y, x * y, ...), and the
+/// three fast paths are plain loops over it instead of xtensor assignments.
+template <bool Scalar = false, class Kernel>
 Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, Kernel&& kernel) {
     check_defined(op, a);
     check_defined(op, b);
@@ -75,30 +103,58 @@ Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, Kernel&& ker
     return visit(a, [&](const auto& array_a) {
         using T = value_type_of<decltype(array_a)>;
         const xt::xarray<T>& array_b = b.value<T>();
-        if (array_a.shape() == array_b.shape()) return Tensor(xt::xarray<T>(kernel(array_a, array_b)));
+        xt::xarray<T>* out = nullptr;
+        const T* __restrict x = array_a.data();
+        const T* __restrict y = array_b.data();
+        if (array_a.shape() == array_b.shape()) {
+            Tensor result = uninitialized(array_a.shape(), out);
+            if constexpr (Scalar) {
+                T* __restrict values = out->data();
+                for (std::size_t i = 0, n = out->size(); i < n; ++i) values[i] = kernel(x[i], y[i]);
+            } else {
+                xt::noalias(*out) = kernel(array_a, array_b);
+            }
+            return result;
+        }
         if (array_b.size() == 1 && array_b.dimension() <= array_a.dimension()) {
-            return Tensor(xt::xarray<T>(kernel(array_a, *array_b.data())));
+            Tensor result = uninitialized(array_a.shape(), out);
+            if constexpr (Scalar) {
+                const T y0 = *y;
+                T* __restrict values = out->data();
+                for (std::size_t i = 0, n = out->size(); i < n; ++i) values[i] = kernel(x[i], y0);
+            } else {
+                xt::noalias(*out) = kernel(array_a, *y);
+            }
+            return result;
         }
         if (array_a.size() == 1 && array_a.dimension() <= array_b.dimension()) {
-            return Tensor(xt::xarray<T>(kernel(*array_a.data(), array_b)));
+            Tensor result = uninitialized(array_b.shape(), out);
+            if constexpr (Scalar) {
+                const T x0 = *x;
+                T* __restrict values = out->data();
+                for (std::size_t i = 0, n = out->size(); i < n; ++i) values[i] = kernel(x0, y[i]);
+            } else {
+                xt::noalias(*out) = kernel(*x, array_b);
+            }
+            return result;
         }
         const bool b_repeats = is_trailing_block(b.shape(), a.shape());
         if (b_repeats || is_trailing_block(a.shape(), b.shape())) {
             const xt::xarray<T>& large = b_repeats ? array_a : array_b;
             const xt::xarray<T>& small = b_repeats ? array_b : array_a;
             const std::size_t block = small.size();
-            xt::xarray<T> out = xt::xarray<T>::from_shape(large.shape());
+            Tensor result = uninitialized(large.shape(), out);
             const auto small_1d = xt::adapt(small.data(), block, xt::no_ownership(),
                                             std::array<std::size_t, 1>{block});
             for (std::size_t start = 0; start < large.size(); start += block) {
                 const auto large_1d = xt::adapt(large.data() + start, block, xt::no_ownership(),
                                                 std::array<std::size_t, 1>{block});
-                auto out_1d = xt::adapt(out.data() + start, block, xt::no_ownership(),
+                auto out_1d = xt::adapt(out->data() + start, block, xt::no_ownership(),
                                         std::array<std::size_t, 1>{block});
                 if (b_repeats) out_1d = kernel(large_1d, small_1d);
                 else out_1d = kernel(small_1d, large_1d);
             }
-            return Tensor(std::move(out));
+            return result;
         }
         return Tensor(xt::xarray<T>(kernel(array_a, array_b)));
     });
@@ -113,13 +169,14 @@ Tensor zip_same_shape(const Tensor& a, const Tensor& b, F&& f) {
         using T = value_type_of<decltype(array_a)>;
         const xt::xarray<T>& array_b = b.value<T>();
         assert(array_a.shape() == array_b.shape());
-        xt::xarray<T> out = xt::xarray<T>::from_shape(array_a.shape());
+        xt::xarray<T>* out = nullptr;
+        Tensor tensor = uninitialized(array_a.shape(), out);
         const T* __restrict x = array_a.data();
         const T* __restrict y = array_b.data();
-        T* __restrict result = out.data();
-        const std::size_t size = out.size();
+        T* __restrict result = out->data();
+        const std::size_t size = out->size();
         for (std::size_t i = 0; i < size; ++i) result[i] = f(x[i], y[i]);
-        return Tensor(std::move(out));
+        return tensor;
     });
 }
 

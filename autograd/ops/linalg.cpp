@@ -6,13 +6,13 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xmanipulation.hpp>
 
+#include "../grad_mode.hpp"
 #include "../node.hpp"
 #include "../ops.hpp"
 #include "kernel.hpp"
 
 namespace xgrad {
 
-using Grads = std::vector<Tensor>;
 
 namespace {
 
@@ -28,13 +28,14 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
         const std::size_t m = array_a.shape()[transpose_a ? 1 : 0];
         const std::size_t k = array_a.shape()[transpose_a ? 0 : 1];
         const std::size_t n = array_b.shape()[transpose_b ? 0 : 1];
-        xt::xarray<T> c = xt::xarray<T>::from_shape({m, n});
+        xt::xarray<T>* c = nullptr;
+        Tensor result = detail::uninitialized<T>({m, n}, c);
         if (k == 0) {
-            c.fill(T(0));  // an empty sum; BLAS rejects the zero leading dimensions
+            c->fill(T(0));  // an empty sum; BLAS rejects the zero leading dimensions
         } else if (m > 0 && n > 0) {
-            xt::blas::gemm(array_a, array_b, c, transpose_a, transpose_b);
+            xt::blas::gemm(array_a, array_b, *c, transpose_a, transpose_b);
         }
-        return Tensor(std::move(c));
+        return result;
     });
 }
 
@@ -97,6 +98,27 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
 // linear, y = x Wᵀ + b (fused for measured speed: the bias is gemm's C with beta = 1, so no
 // broadcast add node, no output-sized temporary, and no sum_to in backward):
 //   grad_x = grad_y W,   grad_W = grad_yᵀ x,   grad_b = sum(grad_y, axis 0)
+namespace {
+// sum(g, {0}) of a 2-D gradient as one pass over its rows, for an unrecorded backward: the
+// bias gradient of every linear layer, where xtensor's reducer costs thousands of instructions
+// on a small batch.
+Tensor column_sums(const Tensor& g) {
+    return visit(g, [&](const auto& array) {
+        using T = detail::value_type_of<decltype(array)>;
+        const std::size_t rows = array.shape()[0], columns = array.shape()[1];
+        xt::xarray<T>* out = nullptr;
+        Tensor result = detail::uninitialized<T>({columns}, out);
+        T* __restrict sums = out->data();
+        std::fill(sums, sums + columns, T(0));
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* __restrict row = array.data() + r * columns;
+            for (std::size_t c = 0; c < columns; ++c) sums[c] += row[c];
+        }
+        return result;
+    });
+}
+}  // namespace
+
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     const char* op = "linear";
     detail::check_defined(op, x);
@@ -118,19 +140,20 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
         const auto& array_w = weight.value<T>();
         const auto& array_b = bias.value<T>();
         const std::size_t rows = array_x.shape()[0], in = array_x.shape()[1], outs = array_w.shape()[0];
-        xt::xarray<T> y = xt::xarray<T>::from_shape({rows, outs});
+        xt::xarray<T>* y = nullptr;
+        Tensor result = detail::uninitialized<T>({rows, outs}, y);
         for (std::size_t r = 0; r < rows; ++r) {
-            std::copy(array_b.data(), array_b.data() + outs, y.data() + r * outs);
+            std::copy(array_b.data(), array_b.data() + outs, y->data() + r * outs);
         }
-        if (rows > 0 && in > 0) xt::blas::gemm(array_x, array_w, y, false, true, T(1), T(1));
-        return Tensor(std::move(y));
+        if (rows > 0 && in > 0) xt::blas::gemm(array_x, array_w, *y, false, true, T(1), T(1));
+        return result;
     });
     return record_op("linear", out, {x, weight, bias}, {x, weight}, [](const BackwardContext& ctx) {
         const Tensor& g = ctx.grad_out;
         Grads grads(3);
         if (ctx.needs_grad(0)) grads[0] = matmul(g, ctx.saved(1));
         if (ctx.needs_grad(1)) grads[1] = matmul(g, ctx.saved(0), true, false);
-        if (ctx.needs_grad(2)) grads[2] = sum(g, {0});
+        if (ctx.needs_grad(2)) grads[2] = grad_enabled() ? sum(g, {0}) : column_sums(g);
         return grads;
     });
 }

@@ -18,7 +18,6 @@ template <class T>
 xt::xarray<T> logsumexp_kept(const xt::xarray<T>& x, std::size_t axis, const Shape& kept);
 }
 
-using Grads = std::vector<Tensor>;
 
 namespace {
 void check_labels(const Tensor& logits, const Labels& labels) {
@@ -159,12 +158,22 @@ Tensor sigmoid_cross_entropy(const Tensor& logits, const Tensor& targets) {
 // squared_error: out = sum((p - t)^2); grad_p = 2 grad_out (p - t), grad_t = -grad_p
 Tensor squared_error(const Tensor& prediction, const Tensor& target) {
     check_same_shape("squared_error", prediction, "prediction", target, "target");
-    Tensor out = visit(prediction, [&](const auto& p) {
+    Tensor out = visit(prediction, [&](const auto& p) {  // one pass, no expression temporaries
         using T = detail::value_type_of<decltype(p)>;
-        return Tensor(detail::sum_now(xt::square(p - target.value<T>())));
+        const T* __restrict x = p.data();
+        const T* __restrict y = target.value<T>().data();
+        double total = 0;
+        for (std::size_t i = 0, n = p.size(); i < n; ++i) total += double(x[i] - y[i]) * double(x[i] - y[i]);
+        return scalar(total, prediction.dtype());
     });
     return record_op("squared_error", out, {prediction, target}, {prediction, target},
                      [](const BackwardContext& ctx) {
+        if (!grad_enabled()) {  // unrecorded: 2 g (p - t) in one pass
+            const double twice_g = 2.0 * ctx.grad_out.item();
+            const auto scale = [twice_g](auto x, auto y) { return decltype(x)(twice_g) * (x - y); };
+            const Tensor scaled = detail::zip_same_shape(ctx.saved(0), ctx.saved(1), scale);
+            return Grads{ctx.needs_grad(0) ? scaled : Tensor(), ctx.needs_grad(1) ? -scaled : Tensor()};
+        }
         const Tensor scaled = 2.0 * ctx.grad_out * (ctx.saved(0) - ctx.saved(1));
         return Grads{ctx.needs_grad(0) ? scaled : Tensor(), ctx.needs_grad(1) ? -scaled : Tensor()};
     });

@@ -11,7 +11,6 @@
 
 namespace xgrad {
 
-using Grads = std::vector<Tensor>;
 
 namespace {
 // The reduced array laid out as `shape` (keepdims or not).

@@ -12,7 +12,6 @@
 
 namespace xgrad {
 
-using Grads = std::vector<Tensor>;
 
 namespace {
 std::size_t element_count(const Shape& shape) {

@@ -10,7 +10,6 @@
 
 namespace xgrad {
 
-using Grads = std::vector<Tensor>;
 
 namespace detail {
 // log(sum(exp(x))) along `axis`, kept as extent 1: m + log(sum(exp(x - m))) with m the maximum

@@ -1,6 +1,8 @@
 // Elementwise unary operations. Where the derivative is cheaper from the output
 // (exp, sqrt, tanh, sigmoid, relu) the output is saved instead of the input.
 
+#include <cmath>
+
 #include <xtensor/xmath.hpp>
 
 #include "../grad_mode.hpp"
@@ -10,12 +12,12 @@
 
 namespace xgrad {
 
+using detail::map_elements;
 using detail::map_unary;
-using Grads = std::vector<Tensor>;
 
 // neg: grad_x = -grad_out
 Tensor neg(const Tensor& x) {
-    Tensor out = map_unary("neg", x, [](const auto& a) { return -a; });
+    Tensor out = map_elements("neg", x, [](auto v) { return -v; });
     return record_op("neg", out, {x}, {}, [](const BackwardContext& ctx) {
         return Grads{-ctx.grad_out};
     });
@@ -34,7 +36,7 @@ Tensor pow(const Tensor& base, double exponent) {
 
 // exp: grad_x = grad_out * out
 Tensor exp(const Tensor& x) {
-    Tensor out = map_unary("exp", x, [](const auto& a) { return xt::exp(a); });
+    Tensor out = map_elements("exp", x, [](auto v) { return std::exp(v); });
     return record_op("exp", out, {x}, {out}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out * ctx.saved(0)};
     });
@@ -42,7 +44,7 @@ Tensor exp(const Tensor& x) {
 
 // log: grad_x = grad_out / x
 Tensor log(const Tensor& x) {
-    Tensor out = map_unary("log", x, [](const auto& a) { return xt::log(a); });
+    Tensor out = map_elements("log", x, [](auto v) { return std::log(v); });
     return record_op("log", out, {x}, {x}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out / ctx.saved(0)};
     });
@@ -50,7 +52,7 @@ Tensor log(const Tensor& x) {
 
 // sqrt: grad_x = grad_out / (2 * out)
 Tensor sqrt(const Tensor& x) {
-    Tensor out = map_unary("sqrt", x, [](const auto& a) { return xt::sqrt(a); });
+    Tensor out = map_elements("sqrt", x, [](auto v) { return std::sqrt(v); });
     return record_op("sqrt", out, {x}, {out}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out * 0.5 / ctx.saved(0)};
     });
@@ -67,7 +69,7 @@ Tensor abs(const Tensor& x) {
 
 // sin: grad_x = grad_out * cos(x)
 Tensor sin(const Tensor& x) {
-    Tensor out = map_unary("sin", x, [](const auto& a) { return xt::sin(a); });
+    Tensor out = map_elements("sin", x, [](auto v) { return std::sin(v); });
     return record_op("sin", out, {x}, {x}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out * cos(ctx.saved(0))};
     });
@@ -75,7 +77,7 @@ Tensor sin(const Tensor& x) {
 
 // cos: grad_x = -grad_out * sin(x)
 Tensor cos(const Tensor& x) {
-    Tensor out = map_unary("cos", x, [](const auto& a) { return xt::cos(a); });
+    Tensor out = map_elements("cos", x, [](auto v) { return std::cos(v); });
     return record_op("cos", out, {x}, {x}, [](const BackwardContext& ctx) {
         return Grads{-ctx.grad_out * sin(ctx.saved(0))};
     });
@@ -83,7 +85,7 @@ Tensor cos(const Tensor& x) {
 
 // tanh: grad_x = grad_out * (1 - out^2)
 Tensor tanh(const Tensor& x) {
-    Tensor out = map_unary("tanh", x, [](const auto& a) { return xt::tanh(a); });
+    Tensor out = map_elements("tanh", x, [](auto v) { return std::tanh(v); });
     return record_op("tanh", out, {x}, {out}, [](const BackwardContext& ctx) {
         const Tensor y = ctx.saved(0);
         if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
@@ -98,9 +100,8 @@ Tensor tanh(const Tensor& x) {
 // sigmoid: grad_x = grad_out * out * (1 - out)
 // 1 / (1 + exp(-x)) never overflows to NaN: exp(-x) = inf gives exactly 0.
 Tensor sigmoid(const Tensor& x) {
-    Tensor out = map_unary("sigmoid", x, [](const auto& a) {
-        using T = detail::value_type_of<decltype(a)>;
-        return T(1) / (T(1) + xt::exp(-a));
+    Tensor out = map_elements("sigmoid", x, [](auto v) {
+        return decltype(v)(1) / (decltype(v)(1) + std::exp(-v));
     });
     return record_op("sigmoid", out, {x}, {out}, [](const BackwardContext& ctx) {
         const Tensor y = ctx.saved(0);
