@@ -72,7 +72,7 @@ public:
         FreeList& list = free_list;
         while (list.head != nullptr) {
             Block* next = list.head->next;
-            ::operator delete(list.head, Size);
+            ::operator delete(list.head);
             list.head = next;
         }
         list.count = 0;
@@ -81,7 +81,7 @@ public:
     static void deallocate(void* pointer) noexcept {
         FreeList& list = free_list;
         if (list.closed || list.count >= max_blocks) {
-            ::operator delete(pointer, Size);
+            ::operator delete(pointer);
             return;
         }
         auto* block = static_cast<Block*>(pointer);

@@ -82,7 +82,7 @@ public:
             ::new (grown + i) T(std::move(data_[i]));
             data_[i].~T();
         }
-        if (data_ != inline_data()) ::operator delete(data_, capacity_ * sizeof(T));
+        if (data_ != inline_data()) ::operator delete(data_);
         data_ = grown;
         capacity_ = capacity;
     }
@@ -109,7 +109,7 @@ private:
     void clear_and_free() noexcept {
         clear();
         if (data_ != inline_data()) {
-            ::operator delete(data_, capacity_ * sizeof(T));
+            ::operator delete(data_);
             data_ = inline_data();
             capacity_ = N;
         }

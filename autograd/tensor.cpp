@@ -175,10 +175,6 @@ double Tensor::item() const {
     return visit(*this, [](const auto& array) { return static_cast<double>(*array.begin()); });
 }
 
-std::uint64_t Tensor::version() const { return impl("version").storage->version; }
-
-bool Tensor::requires_grad() const { return impl_ && impl_->node != nullptr; }
-
 Tensor& Tensor::set_requires_grad(bool requires) {
     auto& self = impl("set_requires_grad");
     if (self.node && !self.node->is_leaf()) {
@@ -235,10 +231,6 @@ Tensor Tensor::to(Dtype dtype) const {
     return visit(*this, [](const auto& array) { return Tensor(xt::xarray<double>(xt::cast<double>(array))); });
 }
 
-const std::shared_ptr<Node>& Tensor::node() const {
-    static const std::shared_ptr<Node> none;
-    return impl_ ? impl_->node : none;
-}
 
 
 Tensor Tensor::alias(std::shared_ptr<Storage> storage, std::shared_ptr<Node> node) {

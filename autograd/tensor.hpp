@@ -193,6 +193,15 @@ inline const Shape& Tensor::shape() const {
 
 inline const std::shared_ptr<Storage>& Tensor::storage() const { return impl("storage").storage; }
 
+inline std::uint64_t Tensor::version() const { return impl("version").storage->version; }
+
+inline bool Tensor::requires_grad() const { return impl_ && impl_->node != nullptr; }
+
+inline const std::shared_ptr<Node>& Tensor::node() const {
+    static const std::shared_ptr<Node> none;
+    return impl_ ? impl_->node : none;
+}
+
 inline std::size_t Tensor::size() const {
     const auto& array = impl("size").storage->array;
     if (const auto* floats = std::get_if<0>(&array)) return floats->size();
