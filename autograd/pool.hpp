@@ -84,6 +84,7 @@ public:
             ::operator delete(pointer);
             return;
         }
+        if (list.head == nullptr) drain_at_exit();  // a thread may free without allocating
         auto* block = static_cast<Block*>(pointer);
         block->next = list.head;
         list.head = block;
@@ -111,7 +112,8 @@ private:
             release();
         }
     };
-    // Called when the list is empty: constructing the thread's Drain registers its destructor,
+    // Called when the list is empty (allocate and deallocate): constructing the thread's Drain
+    // registers its destructor,
     // and the first call in the process registers the pool with release_cached_memory().
     static void drain_at_exit() {
         static const bool registered = register_cache({&cached_bytes, &release});

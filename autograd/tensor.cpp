@@ -91,6 +91,16 @@ struct DrainStorages {
     }
 };
 
+// Registers the cache with release_cached_memory() (once) and this thread's list for emptying
+// at thread exit: on the first allocation, and on the first free of a thread that only frees.
+void drain_storages_at_exit() {
+    static const bool registered =
+        detail::register_cache({&cached_storage_bytes_now, &release_storages});
+    static thread_local DrainStorages drain;
+    (void)registered;
+    (void)drain;
+}
+
 // The shared_ptr deleter of a cacheable Storage: back on the list, or deleted.
 struct Recycle {
     CachedStorage* owner;
@@ -103,6 +113,7 @@ struct Recycle {
             delete owner;
             return;
         }
+        if (lists.bytes == 0) drain_storages_at_exit();
         CachedStorage*& head = lists.head[owner->storage.array.index()][elements];
         owner->next = head;
         head = owner;
@@ -126,11 +137,7 @@ std::shared_ptr<Storage> make_storage(const Shape& shape) {
         entry->storage.version = 0;
         std::get<xt::xarray<T>>(entry->storage.array).resize(shape);
     } else {
-        static const bool registered =
-            detail::register_cache({&cached_storage_bytes_now, &release_storages});
-        static thread_local DrainStorages drain;
-        (void)registered;
-        (void)drain;
+        drain_storages_at_exit();
         entry = new CachedStorage(std::in_place_type<T>, shape, elements);
     }
     return std::shared_ptr<Storage>(&entry->storage, Recycle{entry}, detail::PoolAllocator<Storage>());
