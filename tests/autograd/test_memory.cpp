@@ -1,4 +1,4 @@
-// The engine's memory caches (autograd/pool.hpp, the storage cache in tensor.cpp, and
+// The engine's memory caches (autograd/pool.hpp, autograd/storage_cache.cpp and
 // autograd/memory.hpp): blocks and small arrays are reused, bounded, safe across threads and
 // at thread exit, and can be handed back to the heap.
 

@@ -1,0 +1,131 @@
+#include "storage_cache.hpp"
+
+#include <type_traits>
+#include <variant>
+
+#include "pool.hpp"
+
+namespace xgrad::detail {
+
+// Note [Storage cache]
+// A kernel's result is a fresh Storage holding an xt::xarray: a shape, strides and backstrides
+// computed, and the elements allocated; destroying it frees them again. On a graph of
+// scalars that was a third of the cost of an op. A Storage of up to `cached_elements` elements
+// is therefore not destroyed when its last owner lets go: it goes, array and all, on this
+// thread's list for its dtype and element count, and the next result of that size takes it
+// (resized in place if its shape differs, which reuses the elements). The lists are bounded
+// by `cached_storage_bytes`; beyond that, and after thread exit, storages are deleted. Like
+// the block pools, the cache is off under AddressSanitizer.
+namespace {
+
+constexpr std::size_t cached_elements = 64;
+constexpr std::size_t cached_storage_bytes = std::size_t(128) << 20;
+
+struct CachedStorage {
+    template <class T>
+    CachedStorage(std::in_place_type_t<T> type, const Shape& shape, std::size_t elements)
+        : storage(type, shape), elements(elements) {}
+    Storage storage;
+    std::size_t elements;  ///< the list it belongs to; resized since (mutable_value), it is deleted
+    CachedStorage* next = nullptr;
+};
+
+// Trivially destructible (usable while other thread_local objects are destroyed).
+struct StorageLists {
+    CachedStorage* head[2][cached_elements + 1];
+    std::size_t bytes;
+    bool closed;
+};
+thread_local StorageLists storage_lists{};
+
+std::size_t element_count(const Storage& storage) {
+    return std::visit([](const auto& array) { return array.size(); }, storage.array);
+}
+
+std::size_t entry_bytes(const Storage& storage, std::size_t elements) {
+    return sizeof(CachedStorage) + elements * (storage.array.index() == 0 ? sizeof(float) : sizeof(double));
+}
+
+void release_storages() noexcept {
+    StorageLists& lists = storage_lists;
+    for (auto& by_dtype : lists.head) {
+        for (CachedStorage*& head : by_dtype) {
+            while (head != nullptr) {
+                CachedStorage* next = head->next;
+                delete head;
+                head = next;
+            }
+        }
+    }
+    lists.bytes = 0;
+}
+
+std::size_t cached_storage_bytes_now() { return storage_lists.bytes; }
+
+struct DrainStorages {
+    ~DrainStorages() {
+        storage_lists.closed = true;
+        release_storages();
+    }
+};
+
+// Registers the cache with release_cached_memory() (once) and this thread's list for emptying
+// at thread exit: on the first allocation, and on the first free of a thread that only frees.
+void drain_storages_at_exit() {
+    static const bool registered =
+        register_cache({&cached_storage_bytes_now, &release_storages});
+    static thread_local DrainStorages drain;
+    (void)registered;
+    (void)drain;
+}
+
+// The shared_ptr deleter of a cacheable Storage: back on the list, or deleted.
+struct Recycle {
+    CachedStorage* owner;
+    void operator()(Storage*) const noexcept {
+        StorageLists& lists = storage_lists;
+        const std::size_t elements = owner->elements;
+        const std::size_t bytes = entry_bytes(owner->storage, elements);
+        if (lists.closed || element_count(owner->storage) != elements ||
+            lists.bytes + bytes > cached_storage_bytes) {
+            delete owner;
+            return;
+        }
+        if (lists.bytes == 0) drain_storages_at_exit();
+        CachedStorage*& head = lists.head[owner->storage.array.index()][elements];
+        owner->next = head;
+        head = owner;
+        lists.bytes += bytes;
+    }
+};
+
+}  // namespace
+
+template <class T>
+std::shared_ptr<Storage> make_storage(const Shape& shape) {
+    std::size_t elements = 1;
+    for (std::size_t extent : shape) elements *= extent;
+    if (!pools_enabled || elements > cached_elements) {
+        return make_pooled<Storage>(std::in_place_type<T>, shape);
+    }
+    StorageLists& lists = storage_lists;
+    CachedStorage*& head = lists.head[std::is_same_v<T, float> ? 0 : 1][elements];
+    CachedStorage* entry = head;
+    if (entry != nullptr) {
+        head = entry->next;
+        lists.bytes -= entry_bytes(entry->storage, elements);
+        entry->storage.version = 0;
+        std::get<xt::xarray<T>>(entry->storage.array).resize(shape);
+    } else {
+        drain_storages_at_exit();
+        entry = new CachedStorage(std::in_place_type<T>, shape, elements);
+    }
+    return std::shared_ptr<Storage>(&entry->storage, Recycle{entry}, PoolAllocator<Storage>());
+}
+
+
+
+template std::shared_ptr<Storage> make_storage<float>(const Shape&);
+template std::shared_ptr<Storage> make_storage<double>(const Shape&);
+
+}  // namespace xgrad::detail
