@@ -63,7 +63,7 @@ public:
             --list.count;
             return block;
         }
-        if (!list.closed) drain_at_exit();
+        if (!list.draining) drain_at_exit();
         return ::operator new(Size);
     }
 
@@ -84,7 +84,7 @@ public:
             ::operator delete(pointer);
             return;
         }
-        if (list.head == nullptr) drain_at_exit();  // a thread may free without allocating
+        if (!list.draining) drain_at_exit();  // a thread may free without allocating
         auto* block = static_cast<Block*>(pointer);
         block->next = list.head;
         list.head = block;
@@ -104,6 +104,7 @@ private:
     struct FreeList {
         Block* head;
         std::size_t count;
+        bool draining;  ///< this thread's Drain exists (a plain flag: checked on every free)
         bool closed;
     };
     struct Drain {
@@ -112,7 +113,7 @@ private:
             release();
         }
     };
-    // Called when the list is empty (allocate and deallocate): constructing the thread's Drain
+    // Called once per thread, on its first allocation or free: constructing the thread's Drain
     // registers its destructor,
     // and the first call in the process registers the pool with release_cached_memory().
     static void drain_at_exit() {
@@ -120,13 +121,14 @@ private:
         static thread_local Drain drain;
         (void)registered;
         (void)drain;
+        free_list.draining = true;
     }
 
     static thread_local FreeList free_list;
 };
 
 template <std::size_t Size>
-thread_local typename BlockPool<Size>::FreeList BlockPool<Size>::free_list{nullptr, 0, false};
+thread_local typename BlockPool<Size>::FreeList BlockPool<Size>::free_list{nullptr, 0, false, false};
 
 /// The pool size class for objects of `bytes`.
 constexpr std::size_t pool_size_class(std::size_t bytes) { return (bytes + 15) / 16 * 16; }

@@ -34,6 +34,7 @@ struct CachedStorage {
 struct StorageLists {
     CachedStorage* head[2][cached_elements + 1];
     std::size_t bytes;
+    bool draining;  ///< this thread's DrainStorages exists (a plain flag: checked on every free)
     bool closed;
 };
 thread_local StorageLists storage_lists{};
@@ -69,14 +70,15 @@ struct DrainStorages {
     }
 };
 
-// Registers the cache with release_cached_memory() (once) and this thread's list for emptying
-// at thread exit: on the first allocation, and on the first free of a thread that only frees.
+// Registers the cache with release_cached_memory() (once) and this thread's lists for emptying
+// at thread exit: on the thread's first allocation or free.
 void drain_storages_at_exit() {
     static const bool registered =
         register_cache({&cached_storage_bytes_now, &release_storages});
     static thread_local DrainStorages drain;
     (void)registered;
     (void)drain;
+    storage_lists.draining = true;
 }
 
 // The shared_ptr deleter of a cacheable Storage: back on the list, or deleted.
@@ -91,7 +93,7 @@ struct Recycle {
             delete owner;
             return;
         }
-        if (lists.bytes == 0) drain_storages_at_exit();
+        if (!lists.draining) drain_storages_at_exit();
         CachedStorage*& head = lists.head[owner->storage.array.index()][elements];
         owner->next = head;
         head = owner;
@@ -117,7 +119,7 @@ std::shared_ptr<Storage> make_storage(const Shape& shape) {
         entry->storage.version = 0;
         std::get<xt::xarray<T>>(entry->storage.array).resize(shape);
     } else {
-        drain_storages_at_exit();
+        if (!lists.draining) drain_storages_at_exit();
         entry = new CachedStorage(std::in_place_type<T>, shape, elements);
     }
     return std::shared_ptr<Storage>(&entry->storage, Recycle{entry}, PoolAllocator<Storage>());

@@ -106,37 +106,30 @@ Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, Kernel&& ker
         xt::xarray<T>* out = nullptr;
         const T* __restrict x = array_a.data();
         const T* __restrict y = array_b.data();
-        if (array_a.shape() == array_b.shape()) {
-            Tensor result = uninitialized(array_a.shape(), out);
+        // A result of `shape` from value(i) (Scalar) or from the xtensor expression.
+        const auto fill = [&](const Shape& shape, auto&& value, auto&& expression) {
+            Tensor result = uninitialized(shape, out);
             if constexpr (Scalar) {
                 T* __restrict values = out->data();
-                for (std::size_t i = 0, n = out->size(); i < n; ++i) values[i] = kernel(x[i], y[i]);
+                for (std::size_t i = 0, n = out->size(); i < n; ++i) values[i] = value(i);
             } else {
-                xt::noalias(*out) = kernel(array_a, array_b);
+                xt::noalias(*out) = expression();
             }
             return result;
+        };
+        if (array_a.shape() == array_b.shape()) {
+            return fill(array_a.shape(), [&](auto i) { return kernel(x[i], y[i]); },
+                        [&] { return kernel(array_a, array_b); });
         }
         if (array_b.size() == 1 && array_b.dimension() <= array_a.dimension()) {
-            Tensor result = uninitialized(array_a.shape(), out);
-            if constexpr (Scalar) {
-                const T y0 = *y;
-                T* __restrict values = out->data();
-                for (std::size_t i = 0, n = out->size(); i < n; ++i) values[i] = kernel(x[i], y0);
-            } else {
-                xt::noalias(*out) = kernel(array_a, *y);
-            }
-            return result;
+            const T y0 = *y;
+            return fill(array_a.shape(), [&](auto i) { return kernel(x[i], y0); },
+                        [&] { return kernel(array_a, y0); });
         }
         if (array_a.size() == 1 && array_a.dimension() <= array_b.dimension()) {
-            Tensor result = uninitialized(array_b.shape(), out);
-            if constexpr (Scalar) {
-                const T x0 = *x;
-                T* __restrict values = out->data();
-                for (std::size_t i = 0, n = out->size(); i < n; ++i) values[i] = kernel(x0, y[i]);
-            } else {
-                xt::noalias(*out) = kernel(*x, array_b);
-            }
-            return result;
+            const T x0 = *x;
+            return fill(array_b.shape(), [&](auto i) { return kernel(x0, y[i]); },
+                        [&] { return kernel(x0, array_b); });
         }
         const bool b_repeats = is_trailing_block(b.shape(), a.shape());
         if (b_repeats || is_trailing_block(a.shape(), b.shape())) {

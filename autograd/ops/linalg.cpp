@@ -6,7 +6,6 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xmanipulation.hpp>
 
-#include "../grad_mode.hpp"
 #include "../node.hpp"
 #include "../ops.hpp"
 #include "kernel.hpp"
@@ -98,27 +97,6 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
 // linear, y = x Wᵀ + b (fused for measured speed: the bias is gemm's C with beta = 1, so no
 // broadcast add node, no output-sized temporary, and no sum_to in backward):
 //   grad_x = grad_y W,   grad_W = grad_yᵀ x,   grad_b = sum(grad_y, axis 0)
-namespace {
-// sum(g, {0}) of a 2-D gradient as one pass over its rows, for an unrecorded backward: the
-// bias gradient of every linear layer, where xtensor's reducer costs thousands of instructions
-// on a small batch.
-Tensor column_sums(const Tensor& g) {
-    return visit(g, [&](const auto& array) {
-        using T = detail::value_type_of<decltype(array)>;
-        const std::size_t rows = array.shape()[0], columns = array.shape()[1];
-        xt::xarray<T>* out = nullptr;
-        Tensor result = detail::uninitialized<T>({columns}, out);
-        T* __restrict sums = out->data();
-        std::fill(sums, sums + columns, T(0));
-        for (std::size_t r = 0; r < rows; ++r) {
-            const T* __restrict row = array.data() + r * columns;
-            for (std::size_t c = 0; c < columns; ++c) sums[c] += row[c];
-        }
-        return result;
-    });
-}
-}  // namespace
-
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     const char* op = "linear";
     detail::check_defined(op, x);
@@ -153,7 +131,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
         Grads grads(3);
         if (ctx.needs_grad(0)) grads[0] = matmul(g, ctx.saved(1));
         if (ctx.needs_grad(1)) grads[1] = matmul(g, ctx.saved(0), true, false);
-        if (ctx.needs_grad(2)) grads[2] = grad_enabled() ? sum(g, {0}) : column_sums(g);
+        if (ctx.needs_grad(2)) grads[2] = sum(g, {0});
         return grads;
     });
 }

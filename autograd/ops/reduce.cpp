@@ -41,14 +41,16 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
         if (reduce.size() < array.dimension() && reduce.back() + 1 == reduce.size()) {
             // Leading axes (a bias gradient's column sum): add contiguous blocks, a linear loop
             // where xtensor's reducer steps element by element.
-            xt::xarray<T> total = xt::zeros<T>(out_shape);
-            const std::size_t block = total.size(), size = array.size();
-            T* __restrict sums = total.data();
+            xt::xarray<T>* total = nullptr;
+            Tensor result = detail::uninitialized(out_shape, total);
+            const std::size_t block = total->size(), size = array.size();
+            T* __restrict sums = total->data();
+            std::fill(sums, sums + block, T(0));
             const T* __restrict values = array.data();
             for (std::size_t start = 0; start < size; start += block) {
                 for (std::size_t j = 0; j < block; ++j) sums[j] += values[start + j];
             }
-            return Tensor(std::move(total));
+            return result;
         }
         return reshaped(detail::sum_now(array, reduce), out_shape);
     });
