@@ -1,5 +1,6 @@
 #include "engine.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 
@@ -77,15 +78,22 @@ std::vector<Tensor> Engine::grad(const std::vector<Tensor>& roots, const std::ve
 }
 
 // Note [Backward sweep]
-// 1. An iterative depth-first search from the roots lists every reachable node in post-order
-//    (inputs before the nodes that consume them); its reverse is a topological order.
-// 2. For grad(), a node is needed if it is a requested input or leads to one; backward()
-//    needs every reachable node.
-// 3. Walking the reverse order, each node's pending gradient is complete when its turn comes
-//    (all its consumers went before), so each backward rule runs exactly once. Gradients
-//    reaching a node twice (fan-out) are summed; leaves accumulate into .grad.
-// The scratch fields of a node (visit mark, pending gradient) are reset by the search, and
-// pending gradients are cleared on every exit, so a failed backward leaves nothing behind.
+// A node's backward rule may run only once its pending gradient is complete: after every
+// consumer reachable from the roots has run. Two sweeps give that order.
+// - backward() needs every reachable node. Nodes are numbered at creation (`sequence_`), and
+//   a node is always created after its inputs, so running the highest-numbered discovered node
+//   next is a topological order: any unfinished consumer of a node has a higher number and is
+//   discovered before it (the first unfinished node on its path from a root is discovered, and
+//   numbers fall along the path). So one pass over a max-heap does it, and each node is
+//   touched once: on a chain of 300,000 scalar nodes a depth-first search first was a second
+//   walk over a graph far larger than the cache (the backward took twice as long per node as
+//   on a graph that fits).
+// - grad() needs only the nodes that lead to a requested input, which takes a search first:
+//   an iterative depth-first search from the roots lists every reachable node in post-order
+//   (inputs before their consumers); a node is needed if it is a requested input or an input of
+//   it is needed; the reverse post-order is topological.
+// Either way gradients reaching a node twice (fan-out) are summed and leaves accumulate into
+// .grad. Pending gradients are cleared on every exit, so a failed backward leaves nothing behind.
 std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& roots,
                                 const std::vector<Tensor>& grads,
                                 const std::vector<Tensor>* inputs, bool retain_graph,
@@ -99,30 +107,97 @@ std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& r
     for (std::size_t i = 0; i < roots.size(); ++i) {
         seeds.push_back(seed_for(caller, roots[i], grads.empty() ? Tensor() : grads[i]));
     }
+    const Sweep sweep{caller, next_visit_mark.fetch_add(1, std::memory_order_relaxed),
+                      retain_graph, create_graph};
+    if (inputs == nullptr) {
+        run_by_sequence(sweep, roots, seeds);
+        return {};
+    }
+    return run_to_inputs(sweep, roots, seeds, *inputs, allow_unused);
+}
 
-    const std::uint64_t mark = next_visit_mark.fetch_add(1, std::memory_order_relaxed);
+void Engine::discover(Node& node, std::uint64_t mark, bool needed) {
+    node.visit_mark_ = mark;
+    node.needed_ = needed;
+    node.pending_grad_ = Tensor();
+}
+
+void Engine::seed(const std::vector<Tensor>& roots, std::vector<Tensor>& seeds,
+                  bool create_graph) {
+    for (std::size_t i = 0; i < roots.size(); ++i) {
+        Node& node = *roots[i].node();
+        if (!node.pending_grad_.defined()) {
+            node.pending_grad_ = std::move(seeds[i]);
+        } else {
+            GradModeGuard mode(create_graph);
+            node.pending_grad_ = add(node.pending_grad_, seeds[i]);
+        }
+    }
+}
+
+void Engine::run_by_sequence(const Sweep& sweep, const std::vector<Tensor>& roots,
+                             std::vector<Tensor>& seeds) {
+    struct Entry {
+        std::uint64_t sequence;
+        Node* node;
+        bool operator<(const Entry& other) const { return sequence < other.sequence; }
+    };
+    std::vector<Entry> heap;
+    heap.reserve(64);
+    struct Cleanup {  // the nodes still waiting hold pending gradients
+        std::vector<Entry>& heap;
+        ~Cleanup() {
+            for (const Entry& entry : heap) entry.node->pending_grad_ = Tensor();
+        }
+    } cleanup{heap};
+    const auto reach = [&](Node& node) {
+        if (node.visit_mark_ == sweep.mark) return;
+        discover(node, sweep.mark, true);
+        heap.push_back({node.sequence_, &node});
+        std::push_heap(heap.begin(), heap.end());
+    };
+    for (const Tensor& root : roots) reach(*root.node());
+    seed(roots, seeds, sweep.create_graph);
+
+    while (!heap.empty()) {
+        std::pop_heap(heap.begin(), heap.end());
+        Node& node = *heap.back().node;
+        heap.pop_back();
+        Tensor grad_out = std::move(node.pending_grad_);
+        node.pending_grad_ = Tensor();
+        if (!grad_out.defined()) continue;
+        if (node.is_leaf_) {
+            accumulate_into_leaf(node, std::move(grad_out), sweep.create_graph);
+            continue;
+        }
+        for (const auto& input : node.inputs_) {  // needs_grad() reads their marks
+            if (input) reach(*input);
+        }
+        apply(sweep, node, grad_out);
+    }
+}
+
+std::vector<Tensor> Engine::run_to_inputs(const Sweep& sweep, const std::vector<Tensor>& roots,
+                                          std::vector<Tensor>& seeds,
+                                          const std::vector<Tensor>& inputs, bool allow_unused) {
     std::vector<Node*> order;
     struct Frame {
         Node* node;
         std::size_t next_input;
     };
     std::vector<Frame> stack;
-    order.reserve(64);  // small graphs (one training step of a small MLP) grow neither
-    stack.reserve(64);
-    auto discover = [&](Node* node) {
-        node->visit_mark_ = mark;
-        node->needed_ = inputs == nullptr;
-        node->pending_grad_ = Tensor();
-        stack.push_back({node, 0});
-    };
     for (const Tensor& root : roots) {
-        if (root.node()->visit_mark_ == mark) continue;
-        discover(root.node().get());
+        if (root.node()->visit_mark_ == sweep.mark) continue;
+        discover(*root.node(), sweep.mark, false);
+        stack.push_back({root.node().get(), 0});
         while (!stack.empty()) {
             Frame& top = stack.back();
             if (top.next_input < top.node->inputs_.size()) {
                 Node* input = top.node->inputs_[top.next_input++].get();
-                if (input != nullptr && input->visit_mark_ != mark) discover(input);
+                if (input != nullptr && input->visit_mark_ != sweep.mark) {
+                    discover(*input, sweep.mark, false);
+                    stack.push_back({input, 0});
+                }
             } else {
                 order.push_back(top.node);
                 stack.pop_back();
@@ -131,15 +206,13 @@ std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& r
     }
 
     std::vector<Node*> targets;
-    if (inputs != nullptr) {
-        for (std::size_t i = 0; i < inputs->size(); ++i) {
-            const Tensor& input = (*inputs)[i];
-            if (!input.defined() || !input.requires_grad()) {
-                throw graph_error(std::string(caller) + ": input " + std::to_string(i) +
-                                  " does not require grad, so no gradient exists for it");
-            }
-            targets.push_back(input.node().get());
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const Tensor& input = inputs[i];
+        if (!input.defined() || !input.requires_grad()) {
+            throw graph_error(std::string(sweep.caller) + ": input " + std::to_string(i) +
+                              " does not require grad, so no gradient exists for it");
         }
+        targets.push_back(input.node().get());
     }
     std::vector<Tensor> captured(targets.size());
 
@@ -155,23 +228,12 @@ std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& r
     for (std::size_t i = 0; i < targets.size(); ++i) {
         if (targets[i]->target_slot_ < 0) targets[i]->target_slot_ = static_cast<int>(i);
     }
-    if (inputs != nullptr) {
-        for (Node* node : order) {  // post-order: inputs are decided before their consumers
-            bool needed = node->target_slot_ >= 0;
-            for (const auto& input : node->inputs_) needed |= input && input->needed_;
-            node->needed_ = needed;
-        }
+    for (Node* node : order) {  // post-order: inputs are decided before their consumers
+        bool needed = node->target_slot_ >= 0;
+        for (const auto& input : node->inputs_) needed |= input && input->needed_;
+        node->needed_ = needed;
     }
-
-    for (std::size_t i = 0; i < roots.size(); ++i) {
-        Node& node = *roots[i].node();
-        if (!node.pending_grad_.defined()) {
-            node.pending_grad_ = seeds[i];
-        } else {
-            GradModeGuard mode(create_graph);
-            node.pending_grad_ = add(node.pending_grad_, seeds[i]);
-        }
-    }
+    seed(roots, seeds, sweep.create_graph);
 
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
         Node& node = **it;
@@ -179,56 +241,58 @@ std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& r
         node.pending_grad_ = Tensor();
         if (!node.needed_ || !grad_out.defined()) continue;
         if (node.target_slot_ >= 0) captured[node.target_slot_] = grad_out;
-        if (node.is_leaf_) {
-            if (inputs == nullptr) accumulate_into_leaf(node, std::move(grad_out), create_graph);
-            continue;
-        }
+        if (node.is_leaf_) continue;
         bool any_input_needed = false;
         for (const auto& input : node.inputs_) any_input_needed |= input && input->needed_;
-        if (!any_input_needed) continue;
-        if (node.released_) {
-            throw graph_error(std::string(caller) + ": the graph through '" + node.name_ +
-                              "' was freed by an earlier backward; pass retain_graph=true to "
-                              "the first call to go through it again");
-        }
-
-        Grads input_grads;
-        {
-            GradModeGuard mode(create_graph);
-            detail::BackwardScope in_backward;  // Note [Anomaly mode]
-            input_grads = node.backward_(BackwardContext(node, grad_out));
-        }
-        if (input_grads.size() != node.inputs_.size()) {
-            throw graph_error("backward of '" + node.name_ + "' returned " +
-                              std::to_string(input_grads.size()) + " gradients for " +
-                              std::to_string(node.inputs_.size()) + " inputs");
-        }
-        if (anomaly_enabled()) detail::check_backward(node, grad_out, input_grads);
-        for (std::size_t i = 0; i < input_grads.size(); ++i) {
-            Node* input = node.inputs_[i].get();
-            if (input == nullptr || !input->needed_ || !input_grads[i].defined()) continue;
-            GradModeGuard mode(create_graph);
-            add_to_pending(input->pending_grad_,
-                           fit_to_input(node, i, *input, std::move(input_grads[i])), create_graph);
-        }
-        if (!retain_graph) {
-            node.saved_.clear();
-            node.backward_ = nullptr;
-            node.released_ = true;
-        }
+        if (any_input_needed) apply(sweep, node, grad_out);
     }
 
     for (std::size_t i = 0; i < targets.size(); ++i) {
         const int slot = targets[i]->target_slot_;
         if (static_cast<std::size_t>(slot) != i) captured[i] = captured[slot];  // repeated input
         if (!captured[i].defined() && !allow_unused) {
-            throw graph_error(std::string(caller) + ": input " + std::to_string(i) + " " +
-                              describe((*inputs)[i]) +
+            throw graph_error(std::string(sweep.caller) + ": input " + std::to_string(i) + " " +
+                              describe(inputs[i]) +
                               " is not reachable from the outputs; pass allow_unused=true "
                               "to get an undefined gradient instead");
         }
     }
     return captured;
+}
+
+// Runs the backward rule of `node` on its complete gradient and adds each needed input's share
+// to that input's pending gradient; then frees the saved values unless the graph is retained.
+void Engine::apply(const Sweep& sweep, Node& node, const Tensor& grad_out) {
+    if (node.released_) {
+        throw graph_error(std::string(sweep.caller) + ": the graph through '" + node.name_ +
+                          "' was freed by an earlier backward; pass retain_graph=true to "
+                          "the first call to go through it again");
+    }
+    Grads input_grads;
+    {
+        GradModeGuard mode(sweep.create_graph);
+        detail::BackwardScope in_backward;  // Note [Anomaly mode]
+        input_grads = node.backward_(BackwardContext(node, grad_out));
+    }
+    if (input_grads.size() != node.inputs_.size()) {
+        throw graph_error("backward of '" + node.name_ + "' returned " +
+                          std::to_string(input_grads.size()) + " gradients for " +
+                          std::to_string(node.inputs_.size()) + " inputs");
+    }
+    if (anomaly_enabled()) detail::check_backward(node, grad_out, input_grads);
+    for (std::size_t i = 0; i < input_grads.size(); ++i) {
+        Node* input = node.inputs_[i].get();
+        if (input == nullptr || !input->needed_ || !input_grads[i].defined()) continue;
+        GradModeGuard mode(sweep.create_graph);
+        add_to_pending(input->pending_grad_,
+                       fit_to_input(node, i, *input, std::move(input_grads[i])),
+                       sweep.create_graph);
+    }
+    if (!sweep.retain_graph) {
+        node.saved_.clear();
+        node.backward_ = nullptr;
+        node.released_ = true;
+    }
 }
 
 // Note [Pending accumulation]

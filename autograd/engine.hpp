@@ -1,6 +1,7 @@
 #pragma once
 /// The backward engine: one reverse sweep over the recorded graph.
 
+#include <cstdint>
 #include <vector>
 
 #include "tensor.hpp"
@@ -24,6 +25,25 @@ private:
                                    const std::vector<Tensor>& grads,
                                    const std::vector<Tensor>* inputs, bool retain_graph,
                                    bool create_graph, bool allow_unused);
+    /// What every step of one backward call shares.
+    struct Sweep {
+        const char* caller;
+        std::uint64_t mark;  ///< tags the nodes this call has reached
+        bool retain_graph;
+        bool create_graph;
+    };
+    /// Marks `node` as reached by the sweep tagged `mark`: needed (or not yet known to be),
+    /// with no pending gradient.
+    static void discover(Node& node, std::uint64_t mark, bool needed);
+    static void seed(const std::vector<Tensor>& roots, std::vector<Tensor>& seeds,
+                     bool create_graph);
+    static void run_by_sequence(const Sweep& sweep, const std::vector<Tensor>& roots,
+                                std::vector<Tensor>& seeds);
+    static std::vector<Tensor> run_to_inputs(const Sweep& sweep, const std::vector<Tensor>& roots,
+                                             std::vector<Tensor>& seeds,
+                                             const std::vector<Tensor>& inputs,
+                                             bool allow_unused);
+    static void apply(const Sweep& sweep, Node& node, const Tensor& grad_out);
     static void accumulate_into_leaf(Node& leaf, Tensor grad, bool create_graph);
     static void add_to_pending(Tensor& pending, Tensor grad, bool create_graph);
 };

@@ -9,15 +9,17 @@
 namespace xgrad {
 
 std::atomic<std::int64_t> Node::live_{0};
+std::atomic<std::uint64_t> Node::next_sequence_{0};
 
 Node::Node(std::string name, Shape shape, Dtype dtype)
-    : name_(std::move(name)), shape_(std::move(shape)), dtype_(dtype) {
+    : name_(std::move(name)), shape_(std::move(shape)), dtype_(dtype),
+      sequence_(next_sequence_.fetch_add(1, std::memory_order_relaxed)) {
     live_.fetch_add(1, std::memory_order_relaxed);
 }
 
 Node::Node(std::weak_ptr<TensorImpl> leaf, Shape shape, Dtype dtype)
     : name_("leaf"), shape_(std::move(shape)), dtype_(dtype), is_leaf_(true),
-      leaf_(std::move(leaf)) {
+      leaf_(std::move(leaf)), sequence_(next_sequence_.fetch_add(1, std::memory_order_relaxed)) {
     live_.fetch_add(1, std::memory_order_relaxed);
 }
 

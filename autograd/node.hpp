@@ -97,6 +97,9 @@ private:
     BackwardFn backward_;
     std::weak_ptr<TensorImpl> leaf_;
 
+    // Creation order: every node is numbered after its inputs (Note [Backward sweep]).
+    std::uint64_t sequence_;
+
     // Engine scratch space, valid only inside one backward call.
     std::uint64_t visit_mark_ = 0;
     bool needed_ = false;
@@ -104,6 +107,7 @@ private:
     Tensor pending_grad_;
 
     static std::atomic<std::int64_t> live_;
+    static std::atomic<std::uint64_t> next_sequence_;
 };
 
 /// Records `result` as the output of operation `name` applied to `inputs`, if grad mode is on
