@@ -51,7 +51,7 @@ Node::~Node() {
 
 std::int64_t Node::live_count() { return live_.load(std::memory_order_relaxed); }
 
-Tensor BackwardContext::saved(std::size_t i) const {
+const Storage& BackwardContext::checked_saved(std::size_t i) const {
     assert(i < node_.saved_.size());
     const SavedTensor& saved = node_.saved_[i];
     if (saved.storage->version != saved.version) {
@@ -60,6 +60,12 @@ Tensor BackwardContext::saved(std::size_t i) const {
                           std::to_string(saved.version) + " saved, now " +
                           std::to_string(saved.storage->version) + ")");
     }
+    return *saved.storage;
+}
+
+Tensor BackwardContext::saved(std::size_t i) const {
+    checked_saved(i);
+    const SavedTensor& saved = node_.saved_[i];
     std::shared_ptr<Node> position;
     if (grad_enabled()) {
         if (saved.input_index == SavedTensor::output) position = std::const_pointer_cast<Node>(node_.shared_from_this());

@@ -23,9 +23,16 @@ public:
     BackwardContext(const Node& node, const Tensor& grad_out) : node_(node), grad_out(grad_out) {}
     /// Saved value i, placed back in the graph when the backward is itself recorded.
     Tensor saved(std::size_t i) const;
+    /// The array of saved value i, with no tensor handle made for it: for a rule that reads
+    /// it in plain loops when the backward is not recorded (grad_enabled() false). Throws like
+    /// saved() if it was modified in place, and dtype_error if T is not its element type.
+    template <class T>
+    const xt::xarray<T>& saved_value(std::size_t i) const;
     bool needs_grad(std::size_t input) const;
 
 private:
+    /// The storage of saved value i, after checking its version.
+    const Storage& checked_saved(std::size_t i) const;
     const Node& node_;
 
 public:
@@ -125,6 +132,17 @@ Tensor record_op(std::string name, Tensor result, std::initializer_list<Tensor> 
 /// Records the node for record_op once it has decided to (grad mode on, an input requires grad).
 Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
                    const Tensor* saved, std::size_t saved_count, BackwardFn backward);
+
+template <class T>
+const xt::xarray<T>& BackwardContext::saved_value(std::size_t i) const {
+    const Storage& storage = checked_saved(i);
+    const auto* array = std::get_if<xt::xarray<T>>(&storage.array);
+    if (array == nullptr) {
+        detail::throw_value_dtype("saved_value", dtype_of<T>(),
+                                  storage.array.index() == 0 ? Dtype::float32 : Dtype::float64);
+    }
+    return *array;
+}
 
 namespace detail {
 /// What record_op does before it records: the anomaly check, then whether a node is needed.

@@ -15,6 +15,7 @@
 #include <xtensor/xsort.hpp>
 
 #include "../broadcast.hpp"
+#include "../node.hpp"
 #include "../tensor.hpp"
 
 #include <array>
@@ -99,7 +100,7 @@ Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, Kernel&& ker
     check_defined(op, a);
     check_defined(op, b);
     check_same_dtype(op, a, b);
-    broadcast_shapes(op, a.shape(), b.shape());
+    if (a.shape() != b.shape()) broadcast_shapes(op, a.shape(), b.shape());  // throws if incompatible
     return visit(a, [&](const auto& array_a) {
         using T = value_type_of<decltype(array_a)>;
         const xt::xarray<T>& array_b = b.value<T>();
@@ -153,23 +154,36 @@ Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, Kernel&& ker
     });
 }
 
+/// Tensor(out_i = f(x_i, y_i)) for two arrays of one shape, in one loop.
+template <class T, class F>
+Tensor zip_arrays(const xt::xarray<T>& x, const xt::xarray<T>& y, F&& f) {
+    assert(x.shape() == y.shape());
+    xt::xarray<T>* out = nullptr;
+    Tensor tensor = uninitialized(x.shape(), out);
+    const T* __restrict a = x.data();
+    const T* __restrict b = y.data();
+    T* __restrict result = out->data();
+    for (std::size_t i = 0, size = out->size(); i < size; ++i) result[i] = f(a[i], b[i]);
+    return tensor;
+}
+
 /// Tensor(out_i = f(a_i, b_i)) for two tensors of one shape and dtype, in one loop: how an
 /// unrecorded backward rule (grad mode off) computes grad_out times a derivative without the
 /// temporaries of a composite expression. A recorded backward writes the composite instead.
 template <class F>
 Tensor zip_same_shape(const Tensor& a, const Tensor& b, F&& f) {
     return visit(a, [&](const auto& array_a) {
-        using T = value_type_of<decltype(array_a)>;
-        const xt::xarray<T>& array_b = b.value<T>();
-        assert(array_a.shape() == array_b.shape());
-        xt::xarray<T>* out = nullptr;
-        Tensor tensor = uninitialized(array_a.shape(), out);
-        const T* __restrict x = array_a.data();
-        const T* __restrict y = array_b.data();
-        T* __restrict result = out->data();
-        const std::size_t size = out->size();
-        for (std::size_t i = 0; i < size; ++i) result[i] = f(x[i], y[i]);
-        return tensor;
+        return zip_arrays(array_a, b.value<value_type_of<decltype(array_a)>>(), f);
+    });
+}
+
+/// The same with saved value `i` of a backward rule as b, read without a tensor handle for it
+/// (BackwardContext::saved_value); an undefined Tensor if its shape is not grad's (broadcast).
+template <class F>
+Tensor zip_saved(const Tensor& grad, const BackwardContext& ctx, std::size_t i, F&& f) {
+    return visit(grad, [&](const auto& array) {
+        const auto& saved = ctx.saved_value<value_type_of<decltype(array)>>(i);
+        return saved.shape() == array.shape() ? zip_arrays(array, saved, f) : Tensor();
     });
 }
 

@@ -38,6 +38,9 @@ Tensor pow(const Tensor& base, double exponent) {
 Tensor exp(const Tensor& x) {
     Tensor out = map_elements("exp", x, [](auto v) { return std::exp(v); });
     return record_op("exp", out, {x}, {out}, [](const BackwardContext& ctx) {
+        if (!grad_enabled()) {  // unrecorded: no handle for the saved output
+            return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto y) { return g * y; })};
+        }
         return Grads{ctx.grad_out * ctx.saved(0)};
     });
 }
@@ -87,12 +90,12 @@ Tensor cos(const Tensor& x) {
 Tensor tanh(const Tensor& x) {
     Tensor out = map_elements("tanh", x, [](auto v) { return std::tanh(v); });
     return record_op("tanh", out, {x}, {out}, [](const BackwardContext& ctx) {
-        const Tensor y = ctx.saved(0);
         if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
-            return Grads{detail::zip_same_shape(ctx.grad_out, y, [](auto g, auto out) {
+            return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto out) {
                 return g * (decltype(out)(1) - out * out);
             })};
         }
+        const Tensor y = ctx.saved(0);
         return Grads{ctx.grad_out * (1.0 - y * y)};
     });
 }
@@ -104,12 +107,12 @@ Tensor sigmoid(const Tensor& x) {
         return decltype(v)(1) / (decltype(v)(1) + std::exp(-v));
     });
     return record_op("sigmoid", out, {x}, {out}, [](const BackwardContext& ctx) {
-        const Tensor y = ctx.saved(0);
         if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
-            return Grads{detail::zip_same_shape(ctx.grad_out, y, [](auto g, auto out) {
+            return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto out) {
                 return g * out * (decltype(out)(1) - out);
             })};
         }
+        const Tensor y = ctx.saved(0);
         return Grads{ctx.grad_out * y * (1.0 - y)};
     });
 }
@@ -127,7 +130,7 @@ Tensor relu(const Tensor& x) {
     });
     return record_op("relu", out, {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one selecting pass, no mask array
-            return Grads{detail::zip_same_shape(ctx.grad_out, ctx.saved(0), [](auto g, auto y) {
+            return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto y) {
                 return y > decltype(y)(0) ? g : decltype(y)(0);
             })};
         }
