@@ -82,7 +82,7 @@ void check_forward(const std::string& name, const Tensor& result, const Tensor* 
 void check_backward(const Node& node, const Tensor& grad_out, const Grads& grads) {
     for (std::size_t i = 0; i < grads.size(); ++i) {
         if (!grads[i].defined() || finite(grads[i])) continue;
-        std::string message = "anomaly: backward of '" + node.name() + "' produced a gradient " +
+        std::string message = "anomaly: backward of '" + std::string(node.name()) + "' produced a gradient " +
                               describe_values(grads[i]) + " for input " + std::to_string(i);
         if (node.inputs()[i]) message += " of shape " + shape_str(node.inputs()[i]->shape());
         throw anomaly_error(message + " from grad_out " + describe_values(grad_out) +

@@ -50,7 +50,7 @@ Tensor seed_for(const char* caller, const Tensor& root, const Tensor& given) {
 // Brings gradient `grad` for input `index` of `node` to that input's shape, or throws.
 Tensor fit_to_input(const Node& node, std::size_t index, const Node& input, Tensor grad) {
     if (grad.dtype() == input.dtype() && grad.shape() == input.shape()) return grad;
-    const std::string where = "backward of '" + node.name() + "': gradient for input " +
+    const std::string where = "backward of '" + std::string(node.name()) + "': gradient for input " +
                               std::to_string(index);
     if (grad.dtype() != input.dtype()) {
         throw dtype_error(where + " is " + dtype_name(grad.dtype()) + " but the input is " +
@@ -140,6 +140,7 @@ void Engine::run_by_sequence(const Sweep& sweep, const std::vector<Tensor>& root
     struct Entry {
         std::uint64_t sequence;
         Node* node;
+        const std::shared_ptr<Node>* owner;  // a root's or a consumer's edge: alive throughout
         bool operator<(const Entry& other) const { return sequence < other.sequence; }
     };
     std::vector<Entry> heap;
@@ -150,19 +151,21 @@ void Engine::run_by_sequence(const Sweep& sweep, const std::vector<Tensor>& root
             for (const Entry& entry : heap) entry.node->pending_grad_ = Tensor();
         }
     } cleanup{heap};
-    const auto reach = [&](Node& node) {
+    const auto reach = [&](const std::shared_ptr<Node>& owner) {
+        Node& node = *owner;
         if (node.visit_mark_ == sweep.mark) return;
         discover(node, sweep.mark, true);
-        heap.push_back({node.sequence_, &node});
+        heap.push_back({node.sequence_, &node, &owner});
         std::push_heap(heap.begin(), heap.end());
     };
-    for (const Tensor& root : roots) reach(*root.node());
+    for (const Tensor& root : roots) reach(root.node());
     seed(roots, seeds, sweep.create_graph);
 
     while (!heap.empty()) {
         std::pop_heap(heap.begin(), heap.end());
-        Node& node = *heap.back().node;
+        const std::shared_ptr<Node>& owner = *heap.back().owner;
         heap.pop_back();
+        Node& node = *owner;
         Tensor grad_out = std::move(node.pending_grad_);
         node.pending_grad_ = Tensor();
         if (!grad_out.defined()) continue;
@@ -171,9 +174,9 @@ void Engine::run_by_sequence(const Sweep& sweep, const std::vector<Tensor>& root
             continue;
         }
         for (const auto& input : node.inputs_) {  // needs_grad() reads their marks
-            if (input) reach(*input);
+            if (input) reach(input);
         }
-        apply(sweep, node, grad_out);
+        apply(sweep, owner, grad_out);
     }
 }
 
@@ -181,25 +184,28 @@ std::vector<Tensor> Engine::run_to_inputs(const Sweep& sweep, const std::vector<
                                           std::vector<Tensor>& seeds,
                                           const std::vector<Tensor>& inputs, bool allow_unused) {
     std::vector<Node*> order;
+    std::vector<const std::shared_ptr<Node>*> owners;  // order's nodes' edges (or roots')
     struct Frame {
-        Node* node;
+        const std::shared_ptr<Node>* owner;
         std::size_t next_input;
     };
     std::vector<Frame> stack;
     for (const Tensor& root : roots) {
         if (root.node()->visit_mark_ == sweep.mark) continue;
         discover(*root.node(), sweep.mark, false);
-        stack.push_back({root.node().get(), 0});
+        stack.push_back({&root.node(), 0});
         while (!stack.empty()) {
             Frame& top = stack.back();
-            if (top.next_input < top.node->inputs_.size()) {
-                Node* input = top.node->inputs_[top.next_input++].get();
+            Node& node = **top.owner;
+            if (top.next_input < node.inputs_.size()) {
+                const std::shared_ptr<Node>& input = node.inputs_[top.next_input++];
                 if (input != nullptr && input->visit_mark_ != sweep.mark) {
                     discover(*input, sweep.mark, false);
-                    stack.push_back({input, 0});
+                    stack.push_back({&input, 0});
                 }
             } else {
-                order.push_back(top.node);
+                order.push_back(&node);
+                owners.push_back(top.owner);
                 stack.pop_back();
             }
         }
@@ -235,8 +241,8 @@ std::vector<Tensor> Engine::run_to_inputs(const Sweep& sweep, const std::vector<
     }
     seed(roots, seeds, sweep.create_graph);
 
-    for (auto it = order.rbegin(); it != order.rend(); ++it) {
-        Node& node = **it;
+    for (std::size_t k = order.size(); k-- > 0;) {
+        Node& node = *order[k];
         Tensor grad_out = std::move(node.pending_grad_);
         node.pending_grad_ = Tensor();
         if (!node.needed_ || !grad_out.defined()) continue;
@@ -244,7 +250,7 @@ std::vector<Tensor> Engine::run_to_inputs(const Sweep& sweep, const std::vector<
         if (node.is_leaf_) continue;
         bool any_input_needed = false;
         for (const auto& input : node.inputs_) any_input_needed |= input && input->needed_;
-        if (any_input_needed) apply(sweep, node, grad_out);
+        if (any_input_needed) apply(sweep, *owners[k], grad_out);
     }
 
     for (std::size_t i = 0; i < targets.size(); ++i) {
@@ -262,9 +268,10 @@ std::vector<Tensor> Engine::run_to_inputs(const Sweep& sweep, const std::vector<
 
 // Runs the backward rule of `node` on its complete gradient and adds each needed input's share
 // to that input's pending gradient; then frees the saved values unless the graph is retained.
-void Engine::apply(const Sweep& sweep, Node& node, const Tensor& grad_out) {
+void Engine::apply(const Sweep& sweep, const std::shared_ptr<Node>& owner, const Tensor& grad_out) {
+    Node& node = *owner;
     if (node.released_) {
-        throw graph_error(std::string(sweep.caller) + ": the graph through '" + node.name_ +
+        throw graph_error(std::string(sweep.caller) + ": the graph through '" + std::string(node.name_) +
                           "' was freed by an earlier backward; pass retain_graph=true to "
                           "the first call to go through it again");
     }
@@ -272,10 +279,10 @@ void Engine::apply(const Sweep& sweep, Node& node, const Tensor& grad_out) {
     {
         GradModeGuard mode(sweep.create_graph);
         detail::BackwardScope in_backward;  // Note [Anomaly mode]
-        input_grads = node.backward_(BackwardContext(node, grad_out));
+        input_grads = node.backward_(BackwardContext(owner, grad_out));
     }
     if (input_grads.size() != node.inputs_.size()) {
-        throw graph_error("backward of '" + node.name_ + "' returned " +
+        throw graph_error("backward of '" + std::string(node.name_) + "' returned " +
                           std::to_string(input_grads.size()) + " gradients for " +
                           std::to_string(node.inputs_.size()) + " inputs");
     }

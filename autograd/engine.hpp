@@ -2,6 +2,7 @@
 /// The backward engine: one reverse sweep over the recorded graph.
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "tensor.hpp"
@@ -43,7 +44,8 @@ private:
                                              std::vector<Tensor>& seeds,
                                              const std::vector<Tensor>& inputs,
                                              bool allow_unused);
-    static void apply(const Sweep& sweep, Node& node, const Tensor& grad_out);
+    static void apply(const Sweep& sweep, const std::shared_ptr<Node>& node,
+                      const Tensor& grad_out);
     static void accumulate_into_leaf(Node& leaf, Tensor grad, bool create_graph);
     static void add_to_pending(Tensor& pending, Tensor grad, bool create_graph);
 };

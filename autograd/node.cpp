@@ -11,16 +11,22 @@ namespace xgrad {
 std::atomic<std::int64_t> Node::live_{0};
 std::atomic<std::uint64_t> Node::next_sequence_{0};
 
-Node::Node(std::string name, Shape shape, Dtype dtype)
-    : name_(std::move(name)), shape_(std::move(shape)), dtype_(dtype),
-      sequence_(next_sequence_.fetch_add(1, std::memory_order_relaxed)) {
+Node::Node(const char* static_name, Shape shape, Dtype dtype)
+    : sequence_(next_sequence_.fetch_add(1, std::memory_order_relaxed)), dtype_(dtype),
+      name_(static_name), shape_(std::move(shape)) {
     live_.fetch_add(1, std::memory_order_relaxed);
 }
 
+Node::Node(std::string name, Shape shape, Dtype dtype)
+    : Node(static_cast<const char*>(nullptr), std::move(shape), dtype) {
+    own_name_ = std::make_unique<const std::string>(std::move(name));
+    name_ = own_name_->c_str();
+}
+
 Node::Node(std::weak_ptr<TensorImpl> leaf, Shape shape, Dtype dtype)
-    : name_("leaf"), shape_(std::move(shape)), dtype_(dtype), is_leaf_(true),
-      leaf_(std::move(leaf)), sequence_(next_sequence_.fetch_add(1, std::memory_order_relaxed)) {
-    live_.fetch_add(1, std::memory_order_relaxed);
+    : Node("leaf", std::move(shape), dtype) {
+    is_leaf_ = true;
+    leaf_ = std::move(leaf);
 }
 
 // Note [Iterative teardown]
@@ -55,7 +61,7 @@ const Storage& BackwardContext::checked_saved(std::size_t i) const {
     assert(i < node_.saved_.size());
     const SavedTensor& saved = node_.saved_[i];
     if (saved.storage->version != saved.version) {
-        throw graph_error("backward of '" + node_.name_ + "': saved value " + std::to_string(i) +
+        throw graph_error("backward of '" + std::string(node_.name_) + "': saved value " + std::to_string(i) +
                           " was modified in place after it was saved (version " +
                           std::to_string(saved.version) + " saved, now " +
                           std::to_string(saved.storage->version) + ")");
@@ -68,7 +74,7 @@ Tensor BackwardContext::saved(std::size_t i) const {
     const SavedTensor& saved = node_.saved_[i];
     std::shared_ptr<Node> position;
     if (grad_enabled()) {
-        if (saved.input_index == SavedTensor::output) position = std::const_pointer_cast<Node>(node_.shared_from_this());
+        if (saved.input_index == SavedTensor::output) position = owner_;
         else if (saved.input_index >= 0) position = node_.inputs_[saved.input_index];
     }
     return Tensor::alias(saved.storage, std::move(position));
@@ -115,9 +121,11 @@ Tensor record_op(std::string name, Tensor result, std::initializer_list<Tensor> 
                             saved.begin(), saved.size(), std::move(backward));
 }
 
-Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
-                   const Tensor* saved, std::size_t saved_count, BackwardFn backward) {
-    auto node = detail::make_pooled<Node>(std::move(name), result.shape(), result.dtype());
+template <class Name>
+Tensor record_node_named(Name&& name, Tensor&& result, const Tensor* inputs,
+                         std::size_t input_count, const Tensor* saved, std::size_t saved_count,
+                         BackwardFn&& backward) {
+    auto node = detail::make_pooled<Node>(std::forward<Name>(name), result.shape(), result.dtype());
     node->inputs_.reserve(input_count);
     for (std::size_t i = 0; i < input_count; ++i) node->inputs_.push_back(inputs[i].node());
     node->saved_.reserve(saved_count);
@@ -136,6 +144,19 @@ Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::s
     node->backward_ = std::move(backward);
     result.attach_node(std::move(node));
     return result;
+}
+
+Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
+                   const Tensor* saved, std::size_t saved_count, BackwardFn backward) {
+    return record_node_named(std::move(name), std::move(result), inputs, input_count, saved,
+                             saved_count, std::move(backward));
+}
+
+Tensor record_node(const char* static_name, Tensor result, const Tensor* inputs,
+                   std::size_t input_count, const Tensor* saved, std::size_t saved_count,
+                   BackwardFn backward) {
+    return record_node_named(static_name, std::move(result), inputs, input_count, saved,
+                             saved_count, std::move(backward));
 }
 
 }  // namespace xgrad

@@ -20,7 +20,9 @@ class Node;
 /// inputs need a gradient (skip the work for the others and return an undefined Tensor).
 class BackwardContext {
 public:
-    BackwardContext(const Node& node, const Tensor& grad_out) : node_(node), grad_out(grad_out) {}
+    /// The context of `node`'s rule (the engine's: it holds the node's owning handle).
+    BackwardContext(const std::shared_ptr<Node>& node, const Tensor& grad_out)
+        : owner_(node), node_(*node), grad_out(grad_out) {}
     /// Saved value i, placed back in the graph when the backward is itself recorded.
     Tensor saved(std::size_t i) const;
     /// The array of saved value i, with no tensor handle made for it: for a rule that reads
@@ -33,6 +35,7 @@ public:
 private:
     /// The storage of saved value i, after checking its version.
     const Storage& checked_saved(std::size_t i) const;
+    const std::shared_ptr<Node>& owner_;
     const Node& node_;
 
 public:
@@ -63,9 +66,12 @@ struct SavedTensor {
 // the storage of its saved values, never a tensor handle, so nothing owns its consumers or
 // itself. A saved output is kept as storage only and re-attached to the node when unpacked.
 // A leaf tensor owns its leaf node, which points back at it weakly to accumulate .grad.
-class Node : public std::enable_shared_from_this<Node> {
+class Node {
 public:
-    /// An operation node; `inputs[i]` is null where input i does not require grad.
+    /// An operation node named by a string that outlives it (a literal); `inputs[i]` is null
+    /// where input i does not require grad.
+    Node(const char* static_name, Shape shape, Dtype dtype);
+    /// The same with a name of its own.
     Node(std::string name, Shape shape, Dtype dtype);
     /// A leaf node that accumulates into `leaf`'s gradient.
     Node(std::weak_ptr<TensorImpl> leaf, Shape shape, Dtype dtype);
@@ -78,7 +84,7 @@ public:
     static std::int64_t live_count();
 
     bool is_leaf() const { return is_leaf_; }
-    const std::string& name() const { return name_; }
+    const char* name() const { return name_; }
     /// Shape and dtype of the tensor this node produces.
     const Shape& shape() const { return shape_; }
     Dtype dtype() const { return dtype_; }
@@ -90,28 +96,28 @@ public:
 private:
     friend class BackwardContext;
     friend class Engine;
-    friend Tensor record_node(std::string name, Tensor result, const Tensor* inputs,
-                              std::size_t input_count, const Tensor* saved,
-                              std::size_t saved_count, BackwardFn backward);
+    template <class Name>
+    friend Tensor record_node_named(Name&& name, Tensor&& result, const Tensor* inputs,
+                                    std::size_t input_count, const Tensor* saved,
+                                    std::size_t saved_count, BackwardFn&& backward);
 
-    std::string name_;
-    Shape shape_;
+    // What the backward sweep reads of every node comes first (fewer cache lines per node on
+    // a graph larger than the cache).
+    std::uint64_t sequence_;  ///< creation order: a node is numbered after its inputs
+    std::uint64_t visit_mark_ = 0;  ///< engine scratch, valid only inside one backward call
+    Tensor pending_grad_;  ///< engine scratch
+    SmallVector<std::shared_ptr<Node>, 2> inputs_;
     Dtype dtype_;
     bool is_leaf_ = false;
     bool released_ = false;
-    SmallVector<std::shared_ptr<Node>, 2> inputs_;
+    bool needed_ = false;  ///< engine scratch
+    int target_slot_ = -1;  ///< engine scratch
     SmallVector<SavedTensor, 2> saved_;
     BackwardFn backward_;
+    const char* name_;
+    std::unique_ptr<const std::string> own_name_;  ///< what name_ points to, if not a literal
+    Shape shape_;
     std::weak_ptr<TensorImpl> leaf_;
-
-    // Creation order: every node is numbered after its inputs (Note [Backward sweep]).
-    std::uint64_t sequence_;
-
-    // Engine scratch space, valid only inside one backward call.
-    std::uint64_t visit_mark_ = 0;
-    bool needed_ = false;
-    int target_slot_ = -1;
-    Tensor pending_grad_;
 
     static std::atomic<std::int64_t> live_;
     static std::atomic<std::uint64_t> next_sequence_;
@@ -132,6 +138,10 @@ Tensor record_op(std::string name, Tensor result, std::initializer_list<Tensor> 
 /// Records the node for record_op once it has decided to (grad mode on, an input requires grad).
 Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
                    const Tensor* saved, std::size_t saved_count, BackwardFn backward);
+/// The same for a name that outlives the graph (a string literal): nothing copied.
+Tensor record_node(const char* static_name, Tensor result, const Tensor* inputs,
+                   std::size_t input_count, const Tensor* saved, std::size_t saved_count,
+                   BackwardFn backward);
 
 template <class T>
 const xt::xarray<T>& BackwardContext::saved_value(std::size_t i) const {
@@ -150,11 +160,11 @@ bool should_record(const char* name, const Tensor& result, const Tensor* inputs,
                    std::size_t input_count);
 }  // namespace detail
 
-/// The same for a literal name and a lambda, as every built-in op writes it: the name and the
-/// BackwardFn are only built when a node is recorded. Under grad mode off (every op inside a
-/// backward rule) nothing is allocated at all.
-template <class Backward>
-Tensor record_op(const char* name, Tensor result, std::initializer_list<Tensor> inputs,
+/// The same for a literal name and a lambda, as every built-in op writes it: the BackwardFn is
+/// only built when a node is recorded, and the name is never copied. Under grad mode off
+/// (every op inside a backward rule) nothing is allocated at all.
+template <std::size_t N, class Backward>
+Tensor record_op(const char (&name)[N], Tensor result, std::initializer_list<Tensor> inputs,
                  std::initializer_list<Tensor> saved, Backward&& backward) {
     if (!detail::should_record(name, result, inputs.begin(), inputs.size())) return result;
     return record_node(name, std::move(result), inputs.begin(), inputs.size(), saved.begin(),

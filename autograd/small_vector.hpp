@@ -6,6 +6,9 @@
 /// destroy them, which would keep shared_ptr edges of the graph alive.)
 
 #include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
 #include <initializer_list>
 #include <memory>
 #include <new>
@@ -77,6 +80,7 @@ public:
 
     void reserve(size_type capacity) {
         if (capacity <= capacity_) return;
+        if (capacity > std::numeric_limits<std::uint32_t>::max()) throw std::length_error("SmallVector: too many elements");
         T* grown = static_cast<T*>(::operator new(capacity * sizeof(T)));
         for (size_type i = 0; i < size_; ++i) {
             ::new (grown + i) T(std::move(data_[i]));
@@ -84,12 +88,12 @@ public:
         }
         if (data_ != inline_data()) ::operator delete(data_);
         data_ = grown;
-        capacity_ = capacity;
+        capacity_ = static_cast<std::uint32_t>(capacity);
     }
 
     template <class... Args>
     T& emplace_back(Args&&... args) {
-        if (size_ == capacity_) reserve(capacity_ * 2);
+        if (size_ == capacity_) reserve(size_type(capacity_) * 2);
         T* slot = ::new (data_ + size_) T(std::forward<Args>(args)...);
         ++size_;
         return *slot;
@@ -136,8 +140,8 @@ private:
     static_assert(std::is_nothrow_move_constructible_v<T>);
     alignas(T) unsigned char inline_[N * sizeof(T)];
     T* data_ = inline_data();
-    size_type size_ = 0;
-    size_type capacity_ = N;
+    std::uint32_t size_ = 0;  // 32 bits each: a node holds two SmallVectors
+    std::uint32_t capacity_ = N;
 };
 
 }  // namespace xgrad

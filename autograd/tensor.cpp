@@ -71,7 +71,7 @@ Tensor& Tensor::set_requires_grad(bool requires) {
     auto& self = impl("set_requires_grad");
     if (self.node && !self.node->is_leaf()) {
         throw graph_error("set_requires_grad: only leaf tensors can change it; this one comes from '" +
-                          self.node->name() + "' (use detach() for a leaf copy)");
+                          std::string(self.node->name()) + "' (use detach() for a leaf copy)");
     }
     if (requires && !self.node) {
         self.node = detail::make_pooled<Node>(std::weak_ptr<TensorImpl>(impl_), shape(), dtype());

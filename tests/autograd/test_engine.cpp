@@ -1,6 +1,7 @@
 // The backward engine: seeding, accumulation, retain_graph, grad mode, detach, functional
 // grad, broadcast reduction and custom ops through record_op.
 
+#include <string>
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -273,11 +274,26 @@ TEST_CASE("broadcasting against a scalar leaf") {
     check_values(x.grad(), {{2.0, 2.0}, {2.0, 2.0}});
 }
 
+TEST_CASE("a custom op named by a runtime string keeps its own copy of the name") {
+    Tensor x = leaf({1.0, 2.0});
+    Tensor y;
+    {
+        std::string name = "scale_by_";
+        name += std::to_string(3);
+        y = record_op(name, Tensor(xt::xarray<double>(3.0 * x.value<double>())), {x}, {},
+                      [](const BackwardContext& ctx) { return Grads{ctx.grad_out * 3.0}; });
+        name.assign(name.size(), '#');  // the caller's string changes and then dies
+    }
+    CHECK(std::string(y.node()->name()) == "scale_by_3");
+    sum(y).backward();
+    check_values(x.grad(), {3.0, 3.0});
+}
+
 TEST_CASE("a custom op through record_op") {
     Tensor x = leaf({1.0, -2.0, 0.5});
     Tensor y = cube(x);
     CHECK(y.requires_grad());
-    CHECK(y.node()->name() == "cube");
+    CHECK(std::string(y.node()->name()) == "cube");
     sum(y).backward();
     check_values(x.grad(), {3.0, 12.0, 0.75});
 
