@@ -94,8 +94,9 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets);
 /// Elementwise binary cross-entropy of sigmoid(logits) against targets in [0, 1], stable for
 /// any logit: max(x, 0) - x t + log(1 + exp(-|x|)). Shapes must match. Gradient: sigmoid(x) - t.
 Tensor sigmoid_cross_entropy(const Tensor& logits, const Tensor& targets);
-/// Sum of squared differences, shapes must match exactly (no broadcasting): -> ().
-Tensor squared_error(const Tensor& prediction, const Tensor& target);
+/// scale times the sum of squared differences, scale·Σ(prediction − target)²; shapes must match
+/// exactly (no broadcasting): -> (). The scale (½, or 1/N for a mean) is part of the one node.
+Tensor squared_error(const Tensor& prediction, const Tensor& target, double scale = 1.0);
 
 // ---- Operators ------------------------------------------------------------------------------
 Tensor operator+(const Tensor& a, const Tensor& b);

@@ -67,10 +67,10 @@ Tensor squared_error_loss(const Tensor& prediction, const Tensor& target, Reduct
         const Tensor difference = prediction - target;
         return per_sample(difference * difference);
     }
-    const Tensor total = squared_error(prediction, target);  // fused: one node for the sum
-    if (reduction == Reduction::sum) return total;
-    if (reduction == Reduction::half_sum) return total * 0.5;
-    return total * (1.0 / static_cast<double>(samples(prediction)));
+    // fused: one node for the scaled sum
+    if (reduction == Reduction::sum) return squared_error(prediction, target);
+    if (reduction == Reduction::half_sum) return squared_error(prediction, target, 0.5);
+    return squared_error(prediction, target, 1.0 / static_cast<double>(samples(prediction)));
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets,

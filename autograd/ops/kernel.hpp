@@ -187,6 +187,23 @@ Tensor zip_saved(const Tensor& grad, const BackwardContext& ctx, std::size_t i, 
     });
 }
 
+/// Sums `array` over its leading axes into a fresh array of `out_shape` (the trailing extents,
+/// possibly with kept 1s): contiguous blocks added in a linear loop, where xtensor's reducer
+/// steps element by element. A bias gradient's column sum.
+template <class T>
+Tensor sum_leading_axes(const xt::xarray<T>& array, const Shape& out_shape) {
+    xt::xarray<T>* total = nullptr;
+    Tensor result = uninitialized(out_shape, total);
+    const std::size_t block = total->size(), size = array.size();
+    T* __restrict sums = total->data();
+    std::fill(sums, sums + block, T(0));
+    const T* __restrict values = array.data();
+    for (std::size_t start = 0; start < size; start += block) {
+        for (std::size_t j = 0; j < block; ++j) sums[j] += values[start + j];
+    }
+    return result;
+}
+
 /// Normalises a possibly negative axis against `rank`; throws value_error naming `op`.
 std::size_t normalize_axis(const char* op, int axis, std::size_t rank);
 

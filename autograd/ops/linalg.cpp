@@ -6,6 +6,7 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xmanipulation.hpp>
 
+#include "../grad_mode.hpp"
 #include "../node.hpp"
 #include "../ops.hpp"
 #include "kernel.hpp"
@@ -20,21 +21,25 @@ std::string operand_str(const Tensor& x, bool transposed) {
 }
 
 // C = op(A) op(B) into a fresh (m, n) array: gemm with transpose flags, no transposed copies.
+template <class T>
+Tensor gemm_arrays(const xt::xarray<T>& a, const xt::xarray<T>& b, bool transpose_a, bool transpose_b) {
+    const std::size_t m = a.shape()[transpose_a ? 1 : 0];
+    const std::size_t k = a.shape()[transpose_a ? 0 : 1];
+    const std::size_t n = b.shape()[transpose_b ? 0 : 1];
+    xt::xarray<T>* c = nullptr;
+    Tensor result = detail::uninitialized<T>({m, n}, c);
+    if (k == 0) {
+        c->fill(T(0));  // an empty sum; BLAS rejects the zero leading dimensions
+    } else if (m > 0 && n > 0) {
+        xt::blas::gemm(a, b, *c, transpose_a, transpose_b);
+    }
+    return result;
+}
+
 Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
     return visit(a, [&](const auto& array_a) {
         using T = detail::value_type_of<decltype(array_a)>;
-        const auto& array_b = b.value<T>();
-        const std::size_t m = array_a.shape()[transpose_a ? 1 : 0];
-        const std::size_t k = array_a.shape()[transpose_a ? 0 : 1];
-        const std::size_t n = array_b.shape()[transpose_b ? 0 : 1];
-        xt::xarray<T>* c = nullptr;
-        Tensor result = detail::uninitialized<T>({m, n}, c);
-        if (k == 0) {
-            c->fill(T(0));  // an empty sum; BLAS rejects the zero leading dimensions
-        } else if (m > 0 && n > 0) {
-            xt::blas::gemm(array_a, array_b, *c, transpose_a, transpose_b);
-        }
-        return result;
+        return gemm_arrays(array_a, b.value<T>(), transpose_a, transpose_b);
     });
 }
 
@@ -49,6 +54,20 @@ Tensor matmul_2d(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     return record_op("matmul", out, {a, b}, {a, b}, [ta, tb](const BackwardContext& ctx) {
         const Tensor& g = ctx.grad_out;
         Grads grads(2);
+        if (!grad_enabled()) {  // unrecorded: the same products on the saved arrays, no handles
+            visit(g, [&](const auto& array_g) {
+                using T = detail::value_type_of<decltype(array_g)>;
+                if (ctx.needs_grad(0)) {
+                    const auto& b = ctx.saved_value<T>(1);
+                    grads[0] = !ta ? gemm_arrays(array_g, b, false, !tb) : gemm_arrays(b, array_g, tb, true);
+                }
+                if (ctx.needs_grad(1)) {
+                    const auto& a = ctx.saved_value<T>(0);
+                    grads[1] = !tb ? gemm_arrays(a, array_g, !ta, false) : gemm_arrays(array_g, a, true, ta);
+                }
+            });
+            return grads;
+        }
         if (ctx.needs_grad(0)) {
             const Tensor b = ctx.saved(1);
             grads[0] = !ta ? matmul(g, b, false, !tb) : matmul(b, g, tb, true);
@@ -129,6 +148,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     return record_op("linear", out, {x, weight, bias}, {x, weight}, [](const BackwardContext& ctx) {
         const Tensor& g = ctx.grad_out;
         Grads grads(3);
+        if (!grad_enabled()) {  // unrecorded: gemm and a column sum on the saved arrays
+            visit(g, [&](const auto& array_g) {
+                using T = detail::value_type_of<decltype(array_g)>;
+                if (ctx.needs_grad(0)) grads[0] = gemm_arrays(array_g, ctx.saved_value<T>(1), false, false);
+                if (ctx.needs_grad(1)) grads[1] = gemm_arrays(array_g, ctx.saved_value<T>(0), true, false);
+                if (ctx.needs_grad(2)) grads[2] = detail::sum_leading_axes(array_g, {array_g.shape()[1]});
+            });
+            return grads;
+        }
         if (ctx.needs_grad(0)) grads[0] = matmul(g, ctx.saved(1));
         if (ctx.needs_grad(1)) grads[1] = matmul(g, ctx.saved(0), true, false);
         if (ctx.needs_grad(2)) grads[2] = sum(g, {0});

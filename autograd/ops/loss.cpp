@@ -155,26 +155,32 @@ Tensor sigmoid_cross_entropy(const Tensor& logits, const Tensor& targets) {
     });
 }
 
-// squared_error: out = sum((p - t)^2); grad_p = 2 grad_out (p - t), grad_t = -grad_p
-Tensor squared_error(const Tensor& prediction, const Tensor& target) {
+// squared_error: out = c sum((p - t)^2); grad_p = 2 c grad_out (p - t), grad_t = -grad_p
+Tensor squared_error(const Tensor& prediction, const Tensor& target, double scale) {
     check_same_shape("squared_error", prediction, "prediction", target, "target");
+    if (!std::isfinite(scale)) {
+        throw value_error("squared_error: scale must be finite, got " + std::to_string(scale));
+    }
     Tensor out = visit(prediction, [&](const auto& p) {  // one pass, no expression temporaries
         using T = detail::value_type_of<decltype(p)>;
         const T* __restrict x = p.data();
         const T* __restrict y = target.value<T>().data();
         double total = 0;
         for (std::size_t i = 0, n = p.size(); i < n; ++i) total += double(x[i] - y[i]) * double(x[i] - y[i]);
-        return scalar(total, prediction.dtype());
+        return scalar(scale * total, prediction.dtype());
     });
     return record_op("squared_error", out, {prediction, target}, {prediction, target},
-                     [](const BackwardContext& ctx) {
-        if (!grad_enabled()) {  // unrecorded: 2 g (p - t) in one pass
-            const double twice_g = 2.0 * ctx.grad_out.item();
-            const auto scale = [twice_g](auto x, auto y) { return decltype(x)(twice_g) * (x - y); };
-            const Tensor scaled = detail::zip_same_shape(ctx.saved(0), ctx.saved(1), scale);
+                     [scale](const BackwardContext& ctx) {
+        if (!grad_enabled()) {  // unrecorded: 2 c g (p - t) in one pass
+            const double factor = 2.0 * scale * ctx.grad_out.item();
+            const auto scaled_difference = [factor](auto x, auto y) { return decltype(x)(factor) * (x - y); };
+            const Tensor scaled = visit(ctx.grad_out, [&](const auto& g) {
+                using T = detail::value_type_of<decltype(g)>;
+                return detail::zip_arrays(ctx.saved_value<T>(0), ctx.saved_value<T>(1), scaled_difference);
+            });
             return Grads{ctx.needs_grad(0) ? scaled : Tensor(), ctx.needs_grad(1) ? -scaled : Tensor()};
         }
-        const Tensor scaled = 2.0 * ctx.grad_out * (ctx.saved(0) - ctx.saved(1));
+        const Tensor scaled = (2.0 * scale) * ctx.grad_out * (ctx.saved(0) - ctx.saved(1));
         return Grads{ctx.needs_grad(0) ? scaled : Tensor(), ctx.needs_grad(1) ? -scaled : Tensor()};
     });
 }

@@ -39,18 +39,7 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
         using T = detail::value_type_of<decltype(array)>;
         if (reduce.empty()) return Tensor(xt::xarray<T>(array));  // a scalar: nothing to reduce
         if (reduce.size() < array.dimension() && reduce.back() + 1 == reduce.size()) {
-            // Leading axes (a bias gradient's column sum): add contiguous blocks, a linear loop
-            // where xtensor's reducer steps element by element.
-            xt::xarray<T>* total = nullptr;
-            Tensor result = detail::uninitialized(out_shape, total);
-            const std::size_t block = total->size(), size = array.size();
-            T* __restrict sums = total->data();
-            std::fill(sums, sums + block, T(0));
-            const T* __restrict values = array.data();
-            for (std::size_t start = 0; start < size; start += block) {
-                for (std::size_t j = 0; j < block; ++j) sums[j] += values[start + j];
-            }
-            return result;
+            return detail::sum_leading_axes(array, out_shape);  // a bias gradient's column sum
         }
         return reshaped(detail::sum_now(array, reduce), out_shape);
     });

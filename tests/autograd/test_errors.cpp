@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <initializer_list>
 #include <string>
 #include <utility>
@@ -163,6 +164,19 @@ TEST_CASE("squared_error with different shapes") {
 
     squared_error(prediction, prediction.detach() + 1.0).backward();
     CHECK(at(prediction.grad(), 0) == doctest::Approx(-2.0));
+}
+
+TEST_CASE("squared_error's scale multiplies the value and the gradient, and must be finite") {
+    Tensor prediction = variable({2, 3}, 1);
+    const Tensor target = prediction.detach() + 1.0;  // every difference is -1
+    const Tensor half = squared_error(prediction, target, 0.5);
+    CHECK(half.item() == doctest::Approx(3.0));
+    half.backward();
+    CHECK(at(prediction.grad(), 0) == doctest::Approx(-1.0));
+    check_error<value_error>([&] { squared_error(prediction, target, INFINITY); },
+                             {"squared_error", "scale", "inf"});
+    check_error<value_error>([&] { squared_error(prediction, target, NAN); },
+                             {"squared_error", "scale", "nan"});
 }
 
 TEST_CASE("an axis out of range") {

@@ -189,6 +189,8 @@ const std::vector<Row>& gradient_rows() {
          {var({2, 3}), var({2, 3})}},
         {"squared_error", [](const In& x) { return squared_error(x[0], x[1]); },
          {var({}), var({})}},
+        {"squared_error", [](const In& x) { return squared_error(x[0], x[1], -0.25); },
+         {var({3, 2}), var({3, 2})}},
         {"sigmoid_cross_entropy", [](const In& x) { return sigmoid_cross_entropy(x[0], x[1]); },
          {var({2, 3}), sigmoid(var({2, 3})).detach().set_requires_grad(true)}},
     };
