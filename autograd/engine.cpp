@@ -68,13 +68,30 @@ Tensor fit_to_input(const Node& node, std::size_t index, const Node& input, Tens
 
 void Engine::backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
                       bool retain_graph, bool create_graph) {
-    run("backward", roots, grads, nullptr, retain_graph, create_graph, false);
+    run("backward", listed_roots("backward", roots, grads), nullptr, retain_graph, create_graph,
+        false);
+}
+
+void Engine::backward(const Tensor& root, const Tensor& grad, bool retain_graph,
+                      bool create_graph) {
+    run("backward", {&root, &grad, 1}, nullptr, retain_graph, create_graph, false);
 }
 
 std::vector<Tensor> Engine::grad(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
                                  const std::vector<Tensor>& inputs, bool retain_graph,
                                  bool create_graph, bool allow_unused) {
-    return run("grad", roots, grads, &inputs, retain_graph, create_graph, allow_unused);
+    return run("grad", listed_roots("grad", roots, grads), &inputs, retain_graph, create_graph,
+               allow_unused);
+}
+
+Engine::Roots Engine::listed_roots(const char* caller, const std::vector<Tensor>& roots,
+                                   const std::vector<Tensor>& grads) {
+    if (roots.empty()) throw value_error(std::string(caller) + ": no outputs given");
+    if (!grads.empty() && grads.size() != roots.size()) {
+        throw value_error(std::string(caller) + ": " + std::to_string(roots.size()) +
+                          " outputs but " + std::to_string(grads.size()) + " gradients");
+    }
+    return {roots.data(), grads.empty() ? nullptr : grads.data(), roots.size()};
 }
 
 // Note [Backward sweep]
@@ -94,18 +111,13 @@ std::vector<Tensor> Engine::grad(const std::vector<Tensor>& roots, const std::ve
 //   it is needed; the reverse post-order is topological.
 // Either way gradients reaching a node twice (fan-out) are summed and leaves accumulate into
 // .grad. Pending gradients are cleared on every exit, so a failed backward leaves nothing behind.
-std::vector<Tensor> Engine::run(const char* caller, const std::vector<Tensor>& roots,
-                                const std::vector<Tensor>& grads,
+std::vector<Tensor> Engine::run(const char* caller, Roots roots,
                                 const std::vector<Tensor>* inputs, bool retain_graph,
                                 bool create_graph, bool allow_unused) {
-    if (roots.empty()) throw value_error(std::string(caller) + ": no outputs given");
-    if (!grads.empty() && grads.size() != roots.size()) {
-        throw value_error(std::string(caller) + ": " + std::to_string(roots.size()) +
-                          " outputs but " + std::to_string(grads.size()) + " gradients");
-    }
-    std::vector<Tensor> seeds;
-    for (std::size_t i = 0; i < roots.size(); ++i) {
-        seeds.push_back(seed_for(caller, roots[i], grads.empty() ? Tensor() : grads[i]));
+    Seeds seeds;
+    seeds.reserve(roots.count);
+    for (std::size_t i = 0; i < roots.count; ++i) {
+        seeds.push_back(seed_for(caller, roots.roots[i], roots.grads ? roots.grads[i] : Tensor()));
     }
     const Sweep sweep{caller, next_visit_mark.fetch_add(1, std::memory_order_relaxed),
                       retain_graph, create_graph};
@@ -122,10 +134,9 @@ void Engine::discover(Node& node, std::uint64_t mark, bool needed) {
     node.pending_grad_ = Tensor();
 }
 
-void Engine::seed(const std::vector<Tensor>& roots, std::vector<Tensor>& seeds,
-                  bool create_graph) {
-    for (std::size_t i = 0; i < roots.size(); ++i) {
-        Node& node = *roots[i].node();
+void Engine::seed(Roots roots, Seeds& seeds, bool create_graph) {
+    for (std::size_t i = 0; i < roots.count; ++i) {
+        Node& node = *roots.roots[i].node();
         if (!node.pending_grad_.defined()) {
             node.pending_grad_ = std::move(seeds[i]);
         } else {
@@ -135,18 +146,16 @@ void Engine::seed(const std::vector<Tensor>& roots, std::vector<Tensor>& seeds,
     }
 }
 
-void Engine::run_by_sequence(const Sweep& sweep, const std::vector<Tensor>& roots,
-                             std::vector<Tensor>& seeds) {
+void Engine::run_by_sequence(const Sweep& sweep, Roots roots, Seeds& seeds) {
     struct Entry {
         std::uint64_t sequence;
         Node* node;
         const std::shared_ptr<Node>* owner;  // a root's or a consumer's edge: alive throughout
         bool operator<(const Entry& other) const { return sequence < other.sequence; }
     };
-    std::vector<Entry> heap;
-    heap.reserve(64);
+    SmallVector<Entry, 32> heap;  // as wide as most graphs get: no allocation
     struct Cleanup {  // the nodes still waiting hold pending gradients
-        std::vector<Entry>& heap;
+        SmallVector<Entry, 32>& heap;
         ~Cleanup() {
             for (const Entry& entry : heap) entry.node->pending_grad_ = Tensor();
         }
@@ -158,7 +167,7 @@ void Engine::run_by_sequence(const Sweep& sweep, const std::vector<Tensor>& root
         heap.push_back({node.sequence_, &node, &owner});
         std::push_heap(heap.begin(), heap.end());
     };
-    for (const Tensor& root : roots) reach(root.node());
+    for (std::size_t i = 0; i < roots.count; ++i) reach(roots.roots[i].node());
     seed(roots, seeds, sweep.create_graph);
 
     while (!heap.empty()) {
@@ -180,8 +189,7 @@ void Engine::run_by_sequence(const Sweep& sweep, const std::vector<Tensor>& root
     }
 }
 
-std::vector<Tensor> Engine::run_to_inputs(const Sweep& sweep, const std::vector<Tensor>& roots,
-                                          std::vector<Tensor>& seeds,
+std::vector<Tensor> Engine::run_to_inputs(const Sweep& sweep, Roots roots, Seeds& seeds,
                                           const std::vector<Tensor>& inputs, bool allow_unused) {
     std::vector<Node*> order;
     std::vector<const std::shared_ptr<Node>*> owners;  // order's nodes' edges (or roots')
@@ -190,7 +198,8 @@ std::vector<Tensor> Engine::run_to_inputs(const Sweep& sweep, const std::vector<
         std::size_t next_input;
     };
     std::vector<Frame> stack;
-    for (const Tensor& root : roots) {
+    for (std::size_t i = 0; i < roots.count; ++i) {
+        const Tensor& root = roots.roots[i];
         if (root.node()->visit_mark_ == sweep.mark) continue;
         discover(*root.node(), sweep.mark, false);
         stack.push_back({&root.node(), 0});

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "small_vector.hpp"
 #include "tensor.hpp"
 
 namespace xgrad {
@@ -21,9 +22,21 @@ public:
                                     const std::vector<Tensor>& inputs, bool retain_graph,
                                     bool create_graph, bool allow_unused);
 
+    /// backward() of one root (Tensor::backward): the same, with no lists to allocate.
+    static void backward(const Tensor& root, const Tensor& grad, bool retain_graph,
+                         bool create_graph);
+
 private:
-    static std::vector<Tensor> run(const char* caller, const std::vector<Tensor>& roots,
-                                   const std::vector<Tensor>& grads,
+    /// The roots of one call and their seed gradients (grads null: every seed is implicit).
+    struct Roots {
+        const Tensor* roots;
+        const Tensor* grads;
+        std::size_t count;
+    };
+    using Seeds = SmallVector<Tensor, 2>;
+    static Roots listed_roots(const char* caller, const std::vector<Tensor>& roots,
+                              const std::vector<Tensor>& grads);
+    static std::vector<Tensor> run(const char* caller, Roots roots,
                                    const std::vector<Tensor>* inputs, bool retain_graph,
                                    bool create_graph, bool allow_unused);
     /// What every step of one backward call shares.
@@ -36,12 +49,9 @@ private:
     /// Marks `node` as reached by the sweep tagged `mark`: needed (or not yet known to be),
     /// with no pending gradient.
     static void discover(Node& node, std::uint64_t mark, bool needed);
-    static void seed(const std::vector<Tensor>& roots, std::vector<Tensor>& seeds,
-                     bool create_graph);
-    static void run_by_sequence(const Sweep& sweep, const std::vector<Tensor>& roots,
-                                std::vector<Tensor>& seeds);
-    static std::vector<Tensor> run_to_inputs(const Sweep& sweep, const std::vector<Tensor>& roots,
-                                             std::vector<Tensor>& seeds,
+    static void seed(Roots roots, Seeds& seeds, bool create_graph);
+    static void run_by_sequence(const Sweep& sweep, Roots roots, Seeds& seeds);
+    static std::vector<Tensor> run_to_inputs(const Sweep& sweep, Roots roots, Seeds& seeds,
                                              const std::vector<Tensor>& inputs,
                                              bool allow_unused);
     static void apply(const Sweep& sweep, const std::shared_ptr<Node>& node,

@@ -36,12 +36,13 @@ Node::Node(std::weak_ptr<TensorImpl> leaf, Shape shape, Dtype dtype)
 // reference to hands over its own edges before it dies, so every node below is destroyed
 // with empty edges (or only shared ones) and the depth stays constant. A node whose inputs
 // all live on elsewhere releases them directly: that is every node but the first of a
-// teardown, so the stack is allocated once per graph, not once per node.
+// teardown, so the stack is built once per graph, not once per node (and is inline: a chain's
+// holds a node's inputs at a time).
 Node::~Node() {
     bool last_owner = false;
     for (const auto& input : inputs_) last_owner |= input && input.use_count() == 1;
     if (last_owner) {
-        std::vector<std::shared_ptr<Node>> stack;
+        SmallVector<std::shared_ptr<Node>, 8> stack;  // a chain's stays this short: no allocation
         for (auto& input : inputs_) stack.push_back(std::move(input));
         while (!stack.empty()) {
             std::shared_ptr<Node> node = std::move(stack.back());

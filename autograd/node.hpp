@@ -44,8 +44,8 @@ public:
 };
 
 /// The gradients a backward rule returns, one per input: Grads{ga, gb}, Grads(n), or a
-/// std::vector<Tensor> (converted). Up to two are held without a heap allocation.
-using Grads = SmallVector<Tensor, 2>;
+/// std::vector<Tensor> (converted). Up to three (linear's) are held without a heap allocation.
+using Grads = SmallVector<Tensor, 3>;
 
 /// Returns one gradient per input, each written in differentiable operations so that a
 /// recorded backward (create_graph) can be differentiated again. A gradient may have the

@@ -107,7 +107,7 @@ void Tensor::zero_grad() {
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
-    Engine::backward({*this}, {gradient}, retain_graph || create_graph, create_graph);
+    Engine::backward(*this, gradient, retain_graph || create_graph, create_graph);
 }
 
 Tensor Tensor::detach() const { return alias(impl("detach").storage, nullptr); }
