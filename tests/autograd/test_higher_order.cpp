@@ -276,3 +276,39 @@ TEST_CASE("Hessian-vector product of an MLP with squared error matches finite di
     INFO("relative error " << error);
     CHECK(error < 1e-6);
 }
+
+// Rules with an unrecorded fast path (plain loops or gemm on the saved arrays) compute the same
+// gradients as their recorded, differentiable form (what create_graph runs).
+TEST_CASE("unrecorded fast paths of backward rules equal the recorded rules") {
+    using Function = std::function<Tensor(const std::vector<Tensor>&)>;
+    const Tensor a = variable({3, 4}, 11), b = variable({4, 2}, 12), bt = variable({2, 4}, 13);
+    const Tensor at_ = variable({4, 3}, 14), w = variable({5, 4}, 15), c = variable({5}, 16);
+    const Tensor p = variable({3, 4}, 17), t = variable({3, 4}, 18), s = variable({}, 19);
+    const std::vector<std::pair<Function, std::vector<Tensor>>> cases = {
+        {[](const auto& x) { return matmul(x[0], x[1]); }, {a, b}},
+        {[](const auto& x) { return matmul(x[0], x[1], false, true); }, {a, bt}},
+        {[](const auto& x) { return matmul(x[0], x[1], true, false); }, {at_, b}},
+        {[](const auto& x) { return matmul(x[0], x[1], true, true); }, {at_, bt}},
+        {[](const auto& x) { return linear(x[0], x[1], x[2]); }, {a, w, c}},
+        {[](const auto& x) { return squared_error(x[0], x[1], 0.5); }, {p, t}},
+        {[](const auto& x) { return x[0] * x[1]; }, {p, t}},
+        {[](const auto& x) { return x[0] * x[1]; }, {p, s}},  // broadcast: the general path
+        {[](const auto& x) { return tanh(x[0]) + sigmoid(x[1]) + relu(x[0]) * exp(x[1]); }, {p, t}},
+    };
+    for (const auto& [f, inputs] : cases) {
+        const Tensor out = f(inputs);
+        const Tensor seed = variable(out.shape(), 20).detach();
+        const std::vector<Tensor> fast = grad({out}, inputs, {seed}, true, false);
+        const std::vector<Tensor> recorded = grad({out}, inputs, {seed}, true, true);
+        REQUIRE(fast.size() == recorded.size());
+        bool any_recorded = false;  // a gradient that is a constant (a bias's) has no graph
+        for (std::size_t i = 0; i < fast.size(); ++i) {
+            CHECK_FALSE(fast[i].requires_grad());
+            any_recorded |= recorded[i].requires_grad();
+            CHECK(fast[i].shape() == recorded[i].shape());
+            const xt::xarray<double> difference = xt::abs(fast[i].value<double>() - recorded[i].value<double>());
+            CHECK(xt::amax(difference)() <= 1e-12);
+        }
+        CHECK(any_recorded);
+    }
+}
