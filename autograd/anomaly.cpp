@@ -69,12 +69,12 @@ BackwardScope::BackwardScope() { ++backward_depth; }
 
 BackwardScope::~BackwardScope() { --backward_depth; }
 
-void check_forward(const std::string& name, const Tensor& result, const Tensor* inputs, std::size_t count) {
+void check_forward(const std::string& name, const Tensor& result, const TensorRef* inputs, std::size_t count) {
     if (backward_depth > 0 || finite(result)) return;
     std::string message = "anomaly: forward of '" + name + "' produced " + describe_values(result) +
                           " from ";
     for (std::size_t i = 0; i < count; ++i) {
-        message += (i > 0 ? ", input " : "input ") + std::to_string(i) + " " + describe_values(inputs[i]);
+        message += (i > 0 ? ", input " : "input ") + std::to_string(i) + " " + describe_values(inputs[i].get());
     }
     throw anomaly_error(message);
 }

@@ -44,7 +44,7 @@ public:
 /// "float64(2, 3) in [-1, 4]", with the count of NaN and Inf elements if there are any.
 std::string describe_values(const Tensor& x);
 /// Throws anomaly_error if `result` of op `name` (inputs[0..count)) holds a NaN or Inf.
-void check_forward(const std::string& name, const Tensor& result, const Tensor* inputs, std::size_t count);
+void check_forward(const std::string& name, const Tensor& result, const TensorRef* inputs, std::size_t count);
 /// Throws anomaly_error if a gradient the backward of `node` returned holds a NaN or Inf.
 void check_backward(const Node& node, const Tensor& grad_out, const Grads& grads);
 }  // namespace detail

@@ -88,12 +88,12 @@ bool BackwardContext::needs_grad(std::size_t input) const {
 }
 
 namespace detail {
-bool should_record(const char* name, const Tensor& result, const Tensor* inputs,
+bool should_record(const char* name, const Tensor& result, const TensorRef* inputs,
                    std::size_t input_count) {
     if (anomaly_enabled()) check_forward(name, result, inputs, input_count);
     if (!grad_enabled()) return false;
     for (std::size_t i = 0; i < input_count; ++i) {
-        if (inputs[i].requires_grad()) return true;
+        if (inputs[i].get().requires_grad()) return true;
     }
     return false;
 }
@@ -101,43 +101,51 @@ bool should_record(const char* name, const Tensor& result, const Tensor* inputs,
 
 namespace {
 // What both std::string overloads of record_op do.
-Tensor record_if_needed(std::string&& name, Tensor&& result, const Tensor* inputs,
-                        std::size_t input_count, const Tensor* saved, std::size_t saved_count,
+Tensor record_if_needed(std::string&& name, Tensor&& result, const TensorRef* inputs,
+                        std::size_t input_count, const TensorRef* saved, std::size_t saved_count,
                         BackwardFn&& backward) {
     if (!detail::should_record(name.c_str(), result, inputs, input_count)) return std::move(result);
     return record_node(std::move(name), std::move(result), inputs, input_count, saved, saved_count,
                        std::move(backward));
 }
+
+SmallVector<TensorRef, 4> refs(const std::vector<Tensor>& tensors) {
+    SmallVector<TensorRef, 4> out;
+    out.reserve(tensors.size());
+    for (const Tensor& tensor : tensors) out.emplace_back(tensor);
+    return out;
+}
 }  // namespace
 
 Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
                  std::vector<Tensor> saved, BackwardFn backward) {
-    return record_if_needed(std::move(name), std::move(result), inputs.data(), inputs.size(),
-                            saved.data(), saved.size(), std::move(backward));
+    const auto input_refs = refs(inputs), saved_refs = refs(saved);
+    return record_if_needed(std::move(name), std::move(result), input_refs.data(), input_refs.size(),
+                            saved_refs.data(), saved_refs.size(), std::move(backward));
 }
 
-Tensor record_op(std::string name, Tensor result, std::initializer_list<Tensor> inputs,
-                 std::initializer_list<Tensor> saved, BackwardFn backward) {
+Tensor record_op(std::string name, Tensor result, std::initializer_list<TensorRef> inputs,
+                 std::initializer_list<TensorRef> saved, BackwardFn backward) {
     return record_if_needed(std::move(name), std::move(result), inputs.begin(), inputs.size(),
                             saved.begin(), saved.size(), std::move(backward));
 }
 
 template <class Name>
-Tensor record_node_named(Name&& name, Tensor&& result, const Tensor* inputs,
-                         std::size_t input_count, const Tensor* saved, std::size_t saved_count,
+Tensor record_node_named(Name&& name, Tensor&& result, const TensorRef* inputs,
+                         std::size_t input_count, const TensorRef* saved, std::size_t saved_count,
                          BackwardFn&& backward) {
     auto node = detail::make_pooled<Node>(std::forward<Name>(name), result.shape(), result.dtype());
     node->inputs_.reserve(input_count);
-    for (std::size_t i = 0; i < input_count; ++i) node->inputs_.push_back(inputs[i].node());
+    for (std::size_t i = 0; i < input_count; ++i) node->inputs_.push_back(inputs[i].get().node());
     node->saved_.reserve(saved_count);
     for (std::size_t s = 0; s < saved_count; ++s) {
-        const Tensor& value = saved[s];
+        const Tensor& value = saved[s].get();
         int index = SavedTensor::constant;
         if (value.storage() == result.storage()) {
             index = SavedTensor::output;
         } else {
             for (std::size_t i = 0; i < input_count; ++i) {
-                if (value.is_same(inputs[i])) index = static_cast<int>(i);
+                if (value.is_same(inputs[i].get())) index = static_cast<int>(i);
             }
         }
         node->saved_.push_back({value.storage(), value.version(), index});
@@ -147,14 +155,15 @@ Tensor record_node_named(Name&& name, Tensor&& result, const Tensor* inputs,
     return result;
 }
 
-Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
-                   const Tensor* saved, std::size_t saved_count, BackwardFn backward) {
+Tensor record_node(std::string name, Tensor result, const TensorRef* inputs,
+                   std::size_t input_count, const TensorRef* saved, std::size_t saved_count,
+                   BackwardFn backward) {
     return record_node_named(std::move(name), std::move(result), inputs, input_count, saved,
                              saved_count, std::move(backward));
 }
 
-Tensor record_node(const char* static_name, Tensor result, const Tensor* inputs,
-                   std::size_t input_count, const Tensor* saved, std::size_t saved_count,
+Tensor record_node(const char* static_name, Tensor result, const TensorRef* inputs,
+                   std::size_t input_count, const TensorRef* saved, std::size_t saved_count,
                    BackwardFn backward) {
     return record_node_named(static_name, std::move(result), inputs, input_count, saved,
                              saved_count, std::move(backward));

@@ -16,6 +16,18 @@ namespace xgrad {
 
 class Node;
 
+/// A tensor handed to record_op in a braced list, held by reference: copying a Tensor into an
+/// initializer_list would be an atomic increment and decrement of its handle per element, four
+/// per binary op. It binds temporaries too, which outlive the call they are written in.
+class TensorRef {
+public:
+    TensorRef(const Tensor& tensor) : tensor_(&tensor) {}  // NOLINT: implicit by design
+    const Tensor& get() const { return *tensor_; }
+
+private:
+    const Tensor* tensor_;
+};
+
 /// What a backward rule sees: the incoming gradient, the values saved in forward, and which
 /// inputs need a gradient (skip the work for the others and return an undefined Tensor).
 class BackwardContext {
@@ -97,8 +109,8 @@ private:
     friend class BackwardContext;
     friend class Engine;
     template <class Name>
-    friend Tensor record_node_named(Name&& name, Tensor&& result, const Tensor* inputs,
-                                    std::size_t input_count, const Tensor* saved,
+    friend Tensor record_node_named(Name&& name, Tensor&& result, const TensorRef* inputs,
+                                    std::size_t input_count, const TensorRef* saved,
                                     std::size_t saved_count, BackwardFn&& backward);
 
     // What the backward sweep reads of every node comes first (fewer cache lines per node on
@@ -132,15 +144,16 @@ Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
 /// The same with braced lists, record_op(name, out, {a, b}, {a}, ...), as every built-in op
 /// writes it: nothing is allocated for the lists, which matters when grad mode is off (the
 /// ops inside a backward rule) and on graphs of scalars.
-Tensor record_op(std::string name, Tensor result, std::initializer_list<Tensor> inputs,
-                 std::initializer_list<Tensor> saved, BackwardFn backward);
+Tensor record_op(std::string name, Tensor result, std::initializer_list<TensorRef> inputs,
+                 std::initializer_list<TensorRef> saved, BackwardFn backward);
 
 /// Records the node for record_op once it has decided to (grad mode on, an input requires grad).
-Tensor record_node(std::string name, Tensor result, const Tensor* inputs, std::size_t input_count,
-                   const Tensor* saved, std::size_t saved_count, BackwardFn backward);
+Tensor record_node(std::string name, Tensor result, const TensorRef* inputs,
+                   std::size_t input_count, const TensorRef* saved, std::size_t saved_count,
+                   BackwardFn backward);
 /// The same for a name that outlives the graph (a string literal): nothing copied.
-Tensor record_node(const char* static_name, Tensor result, const Tensor* inputs,
-                   std::size_t input_count, const Tensor* saved, std::size_t saved_count,
+Tensor record_node(const char* static_name, Tensor result, const TensorRef* inputs,
+                   std::size_t input_count, const TensorRef* saved, std::size_t saved_count,
                    BackwardFn backward);
 
 template <class T>
@@ -156,7 +169,7 @@ const xt::xarray<T>& BackwardContext::saved_value(std::size_t i) const {
 
 namespace detail {
 /// What record_op does before it records: the anomaly check, then whether a node is needed.
-bool should_record(const char* name, const Tensor& result, const Tensor* inputs,
+bool should_record(const char* name, const Tensor& result, const TensorRef* inputs,
                    std::size_t input_count);
 }  // namespace detail
 
@@ -164,8 +177,8 @@ bool should_record(const char* name, const Tensor& result, const Tensor* inputs,
 /// only built when a node is recorded, and the name is never copied. Under grad mode off
 /// (every op inside a backward rule) nothing is allocated at all.
 template <std::size_t N, class Backward>
-Tensor record_op(const char (&name)[N], Tensor result, std::initializer_list<Tensor> inputs,
-                 std::initializer_list<Tensor> saved, Backward&& backward) {
+Tensor record_op(const char (&name)[N], Tensor result, std::initializer_list<TensorRef> inputs,
+                 std::initializer_list<TensorRef> saved, Backward&& backward) {
     if (!detail::should_record(name, result, inputs.begin(), inputs.size())) return result;
     return record_node(name, std::move(result), inputs.begin(), inputs.size(), saved.begin(),
                        saved.size(), BackwardFn(std::forward<Backward>(backward)));
