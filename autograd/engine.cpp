@@ -97,11 +97,14 @@ Engine::Roots Engine::listed_roots(const char* caller, const std::vector<Tensor>
 // Note [Backward sweep]
 // A node's backward rule may run only once its pending gradient is complete: after every
 // consumer reachable from the roots has run. Two sweeps give that order.
-// - backward() needs every reachable node. Nodes are numbered at creation (`sequence_`), and
-//   a node is always created after its inputs, so running the highest-numbered discovered node
-//   next is a topological order: any unfinished consumer of a node has a higher number and is
-//   discovered before it (the first unfinished node on its path from a root is discovered, and
-//   numbers fall along the path). So one pass over a max-heap does it, and each node is
+// - backward() needs every reachable node. A node is numbered one above the highest of its
+//   inputs when it is recorded (`sequence_`; a leaf is 0), so numbers fall strictly along every
+//   edge, and running the highest-numbered discovered node next is a topological order: any
+//   unfinished consumer of a node has a higher number and is discovered before it (the first
+//   unfinished node on its path from a root is discovered). Nodes with equal numbers have no
+//   path between them, so their order does not matter; and no counter is shared between threads
+//   (a global creation counter was a locked instruction per node). So one pass over a max-heap
+//   does it, and each node is
 //   touched once: on a chain of 300,000 scalar nodes a depth-first search first was a second
 //   walk over a graph far larger than the cache (the backward took twice as long per node as
 //   on a graph that fits).

@@ -1,6 +1,8 @@
 #include "node.hpp"
 
+#include <algorithm>
 #include <cassert>
+#include <mutex>
 
 #include "anomaly.hpp"
 #include "grad_mode.hpp"
@@ -8,13 +10,64 @@
 
 namespace xgrad {
 
-std::atomic<std::int64_t> Node::live_{0};
-std::atomic<std::uint64_t> Node::next_sequence_{0};
+// Note [Live node count]
+// live_count() is for tests and leak checks, but it is kept on every node's construction and
+// destruction, and an atomic read-modify-write there is a locked instruction per node twice
+// (the process is multi-threaded as soon as OpenBLAS starts its pool). So each thread counts
+// the nodes it creates minus those it destroys in a counter of its own, written with plain
+// loads and stores; live_count() adds up every thread's counter and the totals of threads that
+// have exited. A thread's counter is trivially destructible: a node destroyed late in a thread's
+// exit, after its total was handed over, is counted in the shared total directly.
+namespace {
+struct ThreadNodeCount {
+    std::atomic<std::int64_t> count;  ///< read by live_count() on other threads
+    bool registered;
+    bool closed;
+};
+thread_local ThreadNodeCount thread_nodes{};
+
+struct NodeCounts {
+    std::mutex mutex;
+    std::vector<const ThreadNodeCount*> threads;
+    std::atomic<std::int64_t> exited{0};
+};
+NodeCounts& node_counts() {
+    static NodeCounts* counts = new NodeCounts;  // never destroyed: threads may exit after statics
+    return *counts;
+}
+
+struct HandOverAtExit {
+    ~HandOverAtExit() {
+        NodeCounts& counts = node_counts();
+        std::lock_guard<std::mutex> lock(counts.mutex);
+        counts.exited.fetch_add(thread_nodes.count.load(std::memory_order_relaxed));
+        thread_nodes.count.store(0, std::memory_order_relaxed);
+        thread_nodes.closed = true;
+        counts.threads.erase(std::find(counts.threads.begin(), counts.threads.end(), &thread_nodes));
+    }
+};
+
+void count_node(std::int64_t delta) {
+    ThreadNodeCount& mine = thread_nodes;
+    if (mine.closed) {
+        node_counts().exited.fetch_add(delta, std::memory_order_relaxed);
+        return;
+    }
+    if (!mine.registered) {
+        mine.registered = true;
+        static thread_local HandOverAtExit hand_over;
+        (void)hand_over;
+        NodeCounts& counts = node_counts();
+        std::lock_guard<std::mutex> lock(counts.mutex);
+        counts.threads.push_back(&mine);
+    }
+    mine.count.store(mine.count.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
+}  // namespace
 
 Node::Node(const char* static_name, Shape shape, Dtype dtype)
-    : sequence_(next_sequence_.fetch_add(1, std::memory_order_relaxed)), dtype_(dtype),
-      name_(static_name), shape_(std::move(shape)) {
-    live_.fetch_add(1, std::memory_order_relaxed);
+    : dtype_(dtype), name_(static_name), shape_(std::move(shape)) {
+    count_node(1);
 }
 
 Node::Node(std::string name, Shape shape, Dtype dtype)
@@ -53,10 +106,16 @@ Node::~Node() {
             }
         }
     }
-    live_.fetch_sub(1, std::memory_order_relaxed);
+    count_node(-1);
 }
 
-std::int64_t Node::live_count() { return live_.load(std::memory_order_relaxed); }
+std::int64_t Node::live_count() {
+    NodeCounts& counts = node_counts();
+    std::lock_guard<std::mutex> lock(counts.mutex);
+    std::int64_t total = counts.exited.load(std::memory_order_relaxed);
+    for (const ThreadNodeCount* thread : counts.threads) total += thread->count.load(std::memory_order_relaxed);
+    return total;
+}
 
 const Storage& BackwardContext::checked_saved(std::size_t i) const {
     assert(i < node_.saved_.size());
@@ -136,7 +195,13 @@ Tensor record_node_named(Name&& name, Tensor&& result, const TensorRef* inputs,
                          BackwardFn&& backward) {
     auto node = detail::make_pooled<Node>(std::forward<Name>(name), result.shape(), result.dtype());
     node->inputs_.reserve(input_count);
-    for (std::size_t i = 0; i < input_count; ++i) node->inputs_.push_back(inputs[i].get().node());
+    std::uint64_t level = 0;  // Note [Backward sweep]: numbered above every input
+    for (std::size_t i = 0; i < input_count; ++i) {
+        const std::shared_ptr<Node>& input = inputs[i].get().node();
+        if (input != nullptr) level = std::max(level, input->sequence_ + 1);
+        node->inputs_.push_back(input);
+    }
+    node->sequence_ = level;
     node->saved_.reserve(saved_count);
     for (std::size_t s = 0; s < saved_count; ++s) {
         const Tensor& value = saved[s].get();

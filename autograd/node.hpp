@@ -115,7 +115,7 @@ private:
 
     // What the backward sweep reads of every node comes first (fewer cache lines per node on
     // a graph larger than the cache).
-    std::uint64_t sequence_;  ///< creation order: a node is numbered after its inputs
+    std::uint64_t sequence_ = 0;  ///< 1 + the largest of its inputs' (a leaf's is 0)
     std::uint64_t visit_mark_ = 0;  ///< engine scratch, valid only inside one backward call
     Tensor pending_grad_;  ///< engine scratch
     SmallVector<std::shared_ptr<Node>, 2> inputs_;
@@ -131,8 +131,6 @@ private:
     Shape shape_;
     std::weak_ptr<TensorImpl> leaf_;
 
-    static std::atomic<std::int64_t> live_;
-    static std::atomic<std::uint64_t> next_sequence_;
 };
 
 /// Records `result` as the output of operation `name` applied to `inputs`, if grad mode is on

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -114,4 +115,58 @@ TEST_CASE("anomaly mode on one thread does not check another thread's ops") {
     }
     other.join();
     CHECK_FALSE(threw_elsewhere);
+}
+
+TEST_CASE("the live node count follows graphs made on one thread and freed on another") {
+    const std::int64_t baseline = Node::live_count();
+    Tensor kept;
+    std::thread maker([&] {
+        Tensor x = scalar(0.5, Dtype::float64).set_requires_grad();
+        kept = tanh(x * x + 1.0);  // leaf, mul, add (and its scalar), tanh: the thread exits
+    });
+    maker.join();
+    const std::int64_t made = Node::live_count() - baseline;
+    CHECK(made >= 4);  // counted after the thread that made them has exited
+
+    std::thread freer([&] { kept = Tensor(); });  // the last handle goes on another thread
+    freer.join();
+    CHECK(Node::live_count() == baseline);
+
+    // Counting while another thread builds and frees graphs: never below the baseline.
+    std::atomic<bool> done{false};
+    std::thread churn([&] {
+        for (int i = 0; i < 2000; ++i) {
+            Tensor x = scalar(0.1 * i, Dtype::float64).set_requires_grad();
+            sum(exp(x) * x).backward();
+        }
+        done = true;
+    });
+    bool never_below = true;
+    while (!done) never_below &= Node::live_count() >= baseline;
+    churn.join();
+    CHECK(never_below);
+    CHECK(Node::live_count() == baseline);
+}
+
+TEST_CASE("backward orders nodes by depth, whichever thread recorded them") {
+    // A graph built on two threads: each node is numbered above its inputs, not by a clock.
+    Tensor x = scalar(0.3, Dtype::float64).set_requires_grad();
+    Tensor deep;
+    std::thread first([&] {
+        deep = x;
+        for (int i = 0; i < 50; ++i) deep = tanh(deep) * 1.5;
+    });
+    first.join();
+    Tensor shallow = x * 2.0;  // recorded later, but shallower than `deep`
+    Tensor y;
+    std::thread second([&] { y = deep * shallow + exp(shallow); });
+    second.join();
+    y.backward();
+    // The same function, recorded on one thread, gives the same gradient.
+    Tensor x2 = scalar(0.3, Dtype::float64).set_requires_grad();
+    Tensor d2 = x2;
+    for (int i = 0; i < 50; ++i) d2 = tanh(d2) * 1.5;
+    const Tensor s2 = x2 * 2.0;
+    (d2 * s2 + exp(s2)).backward();
+    CHECK(x.grad().item() == doctest::Approx(x2.grad().item()).epsilon(1e-14));
 }
