@@ -217,17 +217,17 @@ Tensor record_node_named(Name&& name, Tensor&& result, const TensorRef* inputs,
     }
     node->backward_ = std::move(backward);
     result.attach_node(std::move(node));
-    return result;
+    return std::move(result);  // a reference parameter: `return result` would copy the handle
 }
 
-Tensor record_node(std::string name, Tensor result, const TensorRef* inputs,
+Tensor record_node(std::string name, Tensor&& result, const TensorRef* inputs,
                    std::size_t input_count, const TensorRef* saved, std::size_t saved_count,
                    BackwardFn backward) {
     return record_node_named(std::move(name), std::move(result), inputs, input_count, saved,
                              saved_count, std::move(backward));
 }
 
-Tensor record_node(const char* static_name, Tensor result, const TensorRef* inputs,
+Tensor record_node(const char* static_name, Tensor&& result, const TensorRef* inputs,
                    std::size_t input_count, const TensorRef* saved, std::size_t saved_count,
                    BackwardFn backward) {
     return record_node_named(static_name, std::move(result), inputs, input_count, saved,

@@ -146,11 +146,12 @@ Tensor record_op(std::string name, Tensor result, std::initializer_list<TensorRe
                  std::initializer_list<TensorRef> saved, BackwardFn backward);
 
 /// Records the node for record_op once it has decided to (grad mode on, an input requires grad).
-Tensor record_node(std::string name, Tensor result, const TensorRef* inputs,
+/// `result` is moved from only after the saved list (which may name it) has been read.
+Tensor record_node(std::string name, Tensor&& result, const TensorRef* inputs,
                    std::size_t input_count, const TensorRef* saved, std::size_t saved_count,
                    BackwardFn backward);
 /// The same for a name that outlives the graph (a string literal): nothing copied.
-Tensor record_node(const char* static_name, Tensor result, const TensorRef* inputs,
+Tensor record_node(const char* static_name, Tensor&& result, const TensorRef* inputs,
                    std::size_t input_count, const TensorRef* saved, std::size_t saved_count,
                    BackwardFn backward);
 
@@ -173,13 +174,22 @@ bool should_record(const char* name, const Tensor& result, const TensorRef* inpu
 
 /// The same for a literal name and a lambda, as every built-in op writes it: the BackwardFn is
 /// only built when a node is recorded, and the name is never copied. Under grad mode off
-/// (every op inside a backward rule) nothing is allocated at all.
+/// (every op inside a backward rule) nothing is allocated at all. Pass the result as an rvalue,
+/// `record_op("exp", std::move(out), {x}, {out}, ...)`, and its handle is not copied either; it
+/// may still be named in the saved list (it is only moved from once the node is recorded).
 template <std::size_t N, class Backward>
-Tensor record_op(const char (&name)[N], Tensor result, std::initializer_list<TensorRef> inputs,
+Tensor record_op(const char (&name)[N], Tensor&& result, std::initializer_list<TensorRef> inputs,
                  std::initializer_list<TensorRef> saved, Backward&& backward) {
-    if (!detail::should_record(name, result, inputs.begin(), inputs.size())) return result;
+    if (!detail::should_record(name, result, inputs.begin(), inputs.size())) return std::move(result);
     return record_node(name, std::move(result), inputs.begin(), inputs.size(), saved.begin(),
                        saved.size(), BackwardFn(std::forward<Backward>(backward)));
+}
+
+template <std::size_t N, class Backward>
+Tensor record_op(const char (&name)[N], const Tensor& result, std::initializer_list<TensorRef> inputs,
+                 std::initializer_list<TensorRef> saved, Backward&& backward) {
+    Tensor copy = result;
+    return record_op(name, std::move(copy), inputs, saved, std::forward<Backward>(backward));
 }
 
 }  // namespace xgrad

@@ -15,7 +15,7 @@ using detail::map_binary;
 // add: grad_a = grad_out, grad_b = grad_out
 Tensor add(const Tensor& a, const Tensor& b) {
     Tensor out = map_binary<true>("add", a, b, [](const auto& x, const auto& y) { return x + y; });
-    return record_op("add", out, {a, b}, {}, [](const BackwardContext& ctx) {
+    return record_op("add", std::move(out), {a, b}, {}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out, ctx.grad_out};
     });
 }
@@ -25,7 +25,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 // where tanh's backward 1 - y² goes through it)
 Tensor sub(const Tensor& a, const Tensor& b) {
     Tensor out = map_binary<true>("sub", a, b, [](const auto& x, const auto& y) { return x - y; });
-    return record_op("sub", out, {a, b}, {}, [](const BackwardContext& ctx) {
+    return record_op("sub", std::move(out), {a, b}, {}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out, ctx.needs_grad(1) ? -ctx.grad_out : Tensor()};
     });
 }
@@ -33,7 +33,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 // mul: grad_a = grad_out * b, grad_b = grad_out * a
 Tensor mul(const Tensor& a, const Tensor& b) {
     Tensor out = map_binary<true>("mul", a, b, [](const auto& x, const auto& y) { return x * y; });
-    return record_op("mul", out, {a, b}, {a, b}, [](const BackwardContext& ctx) {
+    return record_op("mul", std::move(out), {a, b}, {a, b}, [](const BackwardContext& ctx) {
         // grad_out times saved value `other`: unrecorded and of grad_out's shape, one loop
         // with no handle for the saved value (half the cost on a graph of scalars)
         const auto times_saved = [&ctx](std::size_t other) {
@@ -53,7 +53,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 // (a primitive rather than a * pow(b, -1), so that the forward is IEEE division)
 Tensor div(const Tensor& a, const Tensor& b) {
     Tensor out = map_binary<true>("div", a, b, [](const auto& x, const auto& y) { return x / y; });
-    return record_op("div", out, {a, b}, {b, out}, [](const BackwardContext& ctx) {
+    return record_op("div", std::move(out), {a, b}, {b, out}, [](const BackwardContext& ctx) {
         const Tensor b = ctx.saved(0);
         return Grads{ctx.needs_grad(0) ? ctx.grad_out / b : Tensor(),
                      ctx.needs_grad(1) ? -ctx.grad_out * ctx.saved(1) / b : Tensor()};
@@ -65,7 +65,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor pow(const Tensor& base, const Tensor& exponent) {
     Tensor out = map_binary("pow", base, exponent,
                             [](const auto& x, const auto& y) { return xt::pow(x, y); });
-    return record_op("pow", out, {base, exponent}, {base, exponent, out},
+    return record_op("pow", std::move(out), {base, exponent}, {base, exponent, out},
                      [](const BackwardContext& ctx) {
         const Tensor base = ctx.saved(0), exponent = ctx.saved(1);
         Grads grads(2);
@@ -135,7 +135,7 @@ Tensor where(const xt::xarray<bool>& mask, const Tensor& a, const Tensor& b) {
         }
         return Tensor(std::move(selected));
     });
-    return record_op("where", out, {a, b}, {}, [mask](const BackwardContext& ctx) {
+    return record_op("where", std::move(out), {a, b}, {}, [mask](const BackwardContext& ctx) {
         const Tensor zero = detail::scalar_like(ctx.grad_out, 0.0);
         return Grads{ctx.needs_grad(0) ? xgrad::where(mask, ctx.grad_out, zero) : Tensor(),
                      ctx.needs_grad(1) ? xgrad::where(mask, zero, ctx.grad_out) : Tensor()};

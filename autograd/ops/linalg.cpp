@@ -51,7 +51,7 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
 // Every case is again a product with transpose flags, so backward never copies a transpose.
 Tensor matmul_2d(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     Tensor out = gemm(a, b, ta, tb);
-    return record_op("matmul", out, {a, b}, {a, b}, [ta, tb](const BackwardContext& ctx) {
+    return record_op("matmul", std::move(out), {a, b}, {a, b}, [ta, tb](const BackwardContext& ctx) {
         const Tensor& g = ctx.grad_out;
         Grads grads(2);
         if (!grad_enabled()) {  // unrecorded: the same products on the saved arrays, no handles
@@ -145,7 +145,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
         if (rows > 0 && in > 0) xt::blas::gemm(array_x, array_w, *y, false, true, T(1), T(1));
         return result;
     });
-    return record_op("linear", out, {x, weight, bias}, {x, weight}, [](const BackwardContext& ctx) {
+    return record_op("linear", std::move(out), {x, weight, bias}, {x, weight}, [](const BackwardContext& ctx) {
         const Tensor& g = ctx.grad_out;
         Grads grads(3);
         if (!grad_enabled()) {  // unrecorded: gemm and a column sum on the saved arrays
@@ -188,7 +188,7 @@ Tensor transpose(const Tensor& x, const Axes& axes) {
     Tensor out = detail::map_unary("transpose", x, [&perm](const auto& array) {
         return xt::transpose(array, perm);
     });
-    return record_op("transpose", out, {x}, {}, [inverse](const BackwardContext& ctx) {
+    return record_op("transpose", std::move(out), {x}, {}, [inverse](const BackwardContext& ctx) {
         return Grads{transpose(ctx.grad_out, inverse)};
     });
 }

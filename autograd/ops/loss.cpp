@@ -69,7 +69,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Labels& labels) {
         probabilities = Tensor(std::move(p));
         return Tensor(std::move(loss));
     });
-    return record_op("softmax_cross_entropy", out, {logits}, {logits, probabilities},
+    return record_op("softmax_cross_entropy", std::move(out), {logits}, {logits, probabilities},
                      [labels](const BackwardContext& ctx) {
         const std::size_t batch = ctx.grad_out.shape()[0];
         if (!grad_enabled()) {
@@ -127,7 +127,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets) {
         xt::xarray<T> lse = detail::logsumexp_kept(z, 1, {batch, 1});
         return Tensor(xt::xarray<T>(detail::sum_now(t * (lse - z), {1})));
     });
-    return record_op("softmax_cross_entropy", out, {logits, targets}, {logits, targets},
+    return record_op("softmax_cross_entropy", std::move(out), {logits, targets}, {logits, targets},
                      [batch](const BackwardContext& ctx) {
         const Tensor z = ctx.saved(0), t = ctx.saved(1);
         const Tensor g = reshape(ctx.grad_out, {batch, 1});
@@ -147,7 +147,7 @@ Tensor sigmoid_cross_entropy(const Tensor& logits, const Tensor& targets) {
         const auto& t = targets.value<T>();
         return Tensor(xt::xarray<T>(xt::maximum(x, T(0)) - x * t + xt::log1p(xt::exp(-xt::abs(x)))));
     });
-    return record_op("sigmoid_cross_entropy", out, {logits, targets}, {logits, targets},
+    return record_op("sigmoid_cross_entropy", std::move(out), {logits, targets}, {logits, targets},
                      [](const BackwardContext& ctx) {
         const Tensor x = ctx.saved(0);
         return Grads{ctx.needs_grad(0) ? ctx.grad_out * (sigmoid(x) - ctx.saved(1)) : Tensor(),
@@ -169,7 +169,7 @@ Tensor squared_error(const Tensor& prediction, const Tensor& target, double scal
         for (std::size_t i = 0, n = p.size(); i < n; ++i) total += double(x[i] - y[i]) * double(x[i] - y[i]);
         return scalar(scale * total, prediction.dtype());
     });
-    return record_op("squared_error", out, {prediction, target}, {prediction, target},
+    return record_op("squared_error", std::move(out), {prediction, target}, {prediction, target},
                      [scale](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: 2 c g (p - t) in one pass
             const double factor = 2.0 * scale * ctx.grad_out.item();

@@ -43,7 +43,7 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
         }
         return reshaped(detail::sum_now(array, reduce), out_shape);
     });
-    return record_op("sum", out, {x}, {},
+    return record_op("sum", std::move(out), {x}, {},
                      [from = x.shape(), kept = detail::keepdims_shape(x.shape(), reduce)](
                          const BackwardContext& ctx) {
         return Grads{broadcast_to(reshape(ctx.grad_out, kept), from)};
@@ -77,7 +77,7 @@ Tensor max(const Tensor& x, const Axes& axes, bool keepdims) {
         return reshaped(detail::amax_now(array, reduce),
                         out_shape);
     });
-    return record_op("max", out, {x}, {x, out},
+    return record_op("max", std::move(out), {x}, {x, out},
                      [kept, reduce, from = x.shape()](const BackwardContext& ctx) {
         const Tensor input = ctx.saved(0), maxima = ctx.saved(1);
         // The share of each element: 1/ties where it attains the maximum, else 0 (a constant).

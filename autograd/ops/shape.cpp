@@ -32,7 +32,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
         copy.reshape(shape);
         return Tensor(std::move(copy));
     });
-    return record_op("reshape", out, {x}, {}, [from = x.shape()](const BackwardContext& ctx) {
+    return record_op("reshape", std::move(out), {x}, {}, [from = x.shape()](const BackwardContext& ctx) {
         return Grads{reshape(ctx.grad_out, from)};
     });
 }
@@ -47,7 +47,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
     Tensor out = detail::map_unary("broadcast_to", x, [&shape](const auto& array) {
         return xt::broadcast(array, shape);
     });
-    return record_op("broadcast_to", out, {x}, {}, [from = x.shape()](const BackwardContext& ctx) {
+    return record_op("broadcast_to", std::move(out), {x}, {}, [from = x.shape()](const BackwardContext& ctx) {
         return Grads{sum_to(ctx.grad_out, from)};
     });
 }
@@ -73,7 +73,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
         summed.reshape(shape);
         return Tensor(std::move(summed));
     });
-    return record_op("sum_to", out, {x}, {}, [from = x.shape()](const BackwardContext& ctx) {
+    return record_op("sum_to", std::move(out), {x}, {}, [from = x.shape()](const BackwardContext& ctx) {
         return Grads{broadcast_to(ctx.grad_out, from)};
     });
 }
@@ -120,7 +120,7 @@ Tensor take_rows(const Tensor& x, const Indices& indices) {
         move_rows(array, rows, indices, false);
         return Tensor(std::move(rows));
     });
-    return record_op("take_rows", out, {x}, {},
+    return record_op("take_rows", std::move(out), {x}, {},
                      [indices, rows = x.shape()[0]](const BackwardContext& ctx) {
         return Grads{scatter_rows(ctx.grad_out, indices, rows)};
     });
@@ -141,7 +141,7 @@ Tensor scatter_rows(const Tensor& x, const Indices& indices, std::size_t rows) {
         move_rows(array, result, indices, true);
         return Tensor(std::move(result));
     });
-    return record_op("scatter_rows", out, {x}, {}, [indices](const BackwardContext& ctx) {
+    return record_op("scatter_rows", std::move(out), {x}, {}, [indices](const BackwardContext& ctx) {
         return Grads{take_rows(ctx.grad_out, indices)};
     });
 }

@@ -39,7 +39,7 @@ Tensor logsumexp(const Tensor& x, int axis, bool keepdims) {
         result.reshape(out_shape);
         return Tensor(std::move(result));
     });
-    return record_op("logsumexp", out, {x}, {x, out}, [kept](const BackwardContext& ctx) {
+    return record_op("logsumexp", std::move(out), {x}, {x, out}, [kept](const BackwardContext& ctx) {
         return Grads{reshape(ctx.grad_out, kept) * exp(ctx.saved(0) - reshape(ctx.saved(1), kept))};
     });
 }

@@ -18,7 +18,7 @@ using detail::map_unary;
 // neg: grad_x = -grad_out
 Tensor neg(const Tensor& x) {
     Tensor out = map_elements("neg", x, [](auto v) { return -v; });
-    return record_op("neg", out, {x}, {}, [](const BackwardContext& ctx) {
+    return record_op("neg", std::move(out), {x}, {}, [](const BackwardContext& ctx) {
         return Grads{-ctx.grad_out};
     });
 }
@@ -29,7 +29,7 @@ Tensor pow(const Tensor& base, double exponent) {
         using T = detail::value_type_of<decltype(a)>;
         return xt::pow(a, static_cast<T>(exponent));
     });
-    return record_op("pow_scalar", out, {base}, {base}, [exponent](const BackwardContext& ctx) {
+    return record_op("pow_scalar", std::move(out), {base}, {base}, [exponent](const BackwardContext& ctx) {
         return Grads{ctx.grad_out * exponent * pow(ctx.saved(0), exponent - 1.0)};
     });
 }
@@ -37,7 +37,7 @@ Tensor pow(const Tensor& base, double exponent) {
 // exp: grad_x = grad_out * out
 Tensor exp(const Tensor& x) {
     Tensor out = map_elements("exp", x, [](auto v) { return std::exp(v); });
-    return record_op("exp", out, {x}, {out}, [](const BackwardContext& ctx) {
+    return record_op("exp", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: no handle for the saved output
             return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto y) { return g * y; })};
         }
@@ -48,7 +48,7 @@ Tensor exp(const Tensor& x) {
 // log: grad_x = grad_out / x
 Tensor log(const Tensor& x) {
     Tensor out = map_elements("log", x, [](auto v) { return std::log(v); });
-    return record_op("log", out, {x}, {x}, [](const BackwardContext& ctx) {
+    return record_op("log", std::move(out), {x}, {x}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out / ctx.saved(0)};
     });
 }
@@ -56,7 +56,7 @@ Tensor log(const Tensor& x) {
 // sqrt: grad_x = grad_out / (2 * out)
 Tensor sqrt(const Tensor& x) {
     Tensor out = map_elements("sqrt", x, [](auto v) { return std::sqrt(v); });
-    return record_op("sqrt", out, {x}, {out}, [](const BackwardContext& ctx) {
+    return record_op("sqrt", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out * 0.5 / ctx.saved(0)};
     });
 }
@@ -64,7 +64,7 @@ Tensor sqrt(const Tensor& x) {
 // abs: grad_x = grad_out * sign(x)   (sign(0) = 0)
 Tensor abs(const Tensor& x) {
     Tensor out = map_unary("abs", x, [](const auto& a) { return xt::abs(a); });
-    return record_op("abs", out, {x}, {x}, [](const BackwardContext& ctx) {
+    return record_op("abs", std::move(out), {x}, {x}, [](const BackwardContext& ctx) {
         const Tensor sign = map_unary("abs", ctx.saved(0), [](const auto& a) { return xt::sign(a); });
         return Grads{ctx.grad_out * sign};
     });
@@ -73,7 +73,7 @@ Tensor abs(const Tensor& x) {
 // sin: grad_x = grad_out * cos(x)
 Tensor sin(const Tensor& x) {
     Tensor out = map_elements("sin", x, [](auto v) { return std::sin(v); });
-    return record_op("sin", out, {x}, {x}, [](const BackwardContext& ctx) {
+    return record_op("sin", std::move(out), {x}, {x}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out * cos(ctx.saved(0))};
     });
 }
@@ -81,7 +81,7 @@ Tensor sin(const Tensor& x) {
 // cos: grad_x = -grad_out * sin(x)
 Tensor cos(const Tensor& x) {
     Tensor out = map_elements("cos", x, [](auto v) { return std::cos(v); });
-    return record_op("cos", out, {x}, {x}, [](const BackwardContext& ctx) {
+    return record_op("cos", std::move(out), {x}, {x}, [](const BackwardContext& ctx) {
         return Grads{-ctx.grad_out * sin(ctx.saved(0))};
     });
 }
@@ -89,7 +89,7 @@ Tensor cos(const Tensor& x) {
 // tanh: grad_x = grad_out * (1 - out^2)
 Tensor tanh(const Tensor& x) {
     Tensor out = map_elements("tanh", x, [](auto v) { return std::tanh(v); });
-    return record_op("tanh", out, {x}, {out}, [](const BackwardContext& ctx) {
+    return record_op("tanh", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
             return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto out) {
                 return g * (decltype(out)(1) - out * out);
@@ -106,7 +106,7 @@ Tensor sigmoid(const Tensor& x) {
     Tensor out = map_elements("sigmoid", x, [](auto v) {
         return decltype(v)(1) / (decltype(v)(1) + std::exp(-v));
     });
-    return record_op("sigmoid", out, {x}, {out}, [](const BackwardContext& ctx) {
+    return record_op("sigmoid", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
             return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto out) {
                 return g * out * (decltype(out)(1) - out);
@@ -128,7 +128,7 @@ Tensor relu(const Tensor& x) {
         for (std::size_t i = 0; i < a.size(); ++i) result[i] = in[i] > T(0) ? in[i] : T(0);
         return positive_part;
     });
-    return record_op("relu", out, {x}, {out}, [](const BackwardContext& ctx) {
+    return record_op("relu", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one selecting pass, no mask array
             return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto y) {
                 return y > decltype(y)(0) ? g : decltype(y)(0);
@@ -149,7 +149,7 @@ Tensor clamp(const Tensor& x, double low, double high) {
         using T = detail::value_type_of<decltype(a)>;
         return xt::clip(a, static_cast<T>(low), static_cast<T>(high));
     });
-    return record_op("clamp", out, {x}, {x}, [low, high](const BackwardContext& ctx) {
+    return record_op("clamp", std::move(out), {x}, {x}, [low, high](const BackwardContext& ctx) {
         const auto inside = detail::mask_of(ctx.saved(0), [low, high](const auto& a) {
             using T = detail::value_type_of<decltype(a)>;
             return a >= static_cast<T>(low) && a <= static_cast<T>(high);
