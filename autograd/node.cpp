@@ -14,54 +14,74 @@ namespace xgrad {
 // live_count() is for tests and leak checks, but it is kept on every node's construction and
 // destruction, and an atomic read-modify-write there is a locked instruction per node twice
 // (the process is multi-threaded as soon as OpenBLAS starts its pool). So each thread counts
-// the nodes it creates minus those it destroys in a counter of its own, written with plain
-// loads and stores; live_count() adds up every thread's counter and the totals of threads that
-// have exited. A thread's counter is trivially destructible: a node destroyed late in a thread's
-// exit, after its total was handed over, is counted in the shared total directly.
+// the nodes it creates minus those it destroys in a slot of its own, written with a plain load
+// and store; live_count() adds up every slot. Slots live on the heap and are never freed: a
+// thread that exits hands its slot (count and all) to the next new thread, so the sum stays
+// right, and a slot whose thread never got to hand it over is still valid memory. A node
+// event on a thread after it handed its slot over, or whose slot could not be allocated, goes
+// to a shared atomic. The total is exact whenever the threads that make and free nodes are
+// quiet (joined); while they run, a total may miss the nodes in flight between two slots.
 namespace {
-struct ThreadNodeCount {
-    std::atomic<std::int64_t> count;  ///< read by live_count() on other threads
-    bool registered;
-    bool closed;
+struct NodeCountSlot {
+    std::atomic<std::int64_t> count{0};  ///< written by one thread at a time, read by any
+    bool in_use = true;
 };
-thread_local ThreadNodeCount thread_nodes{};
 
 struct NodeCounts {
     std::mutex mutex;
-    std::vector<const ThreadNodeCount*> threads;
-    std::atomic<std::int64_t> exited{0};
+    std::vector<NodeCountSlot*> slots;  ///< never freed
+    std::atomic<std::int64_t> unslotted{0};
 };
 NodeCounts& node_counts() {
     static NodeCounts* counts = new NodeCounts;  // never destroyed: threads may exit after statics
     return *counts;
 }
 
+// Trivially destructible, so valid during the whole of the thread's exit.
+thread_local NodeCountSlot* thread_slot = nullptr;
+thread_local bool thread_handed_over = false;
+
 struct HandOverAtExit {
     ~HandOverAtExit() {
-        NodeCounts& counts = node_counts();
-        std::lock_guard<std::mutex> lock(counts.mutex);
-        counts.exited.fetch_add(thread_nodes.count.load(std::memory_order_relaxed));
-        thread_nodes.count.store(0, std::memory_order_relaxed);
-        thread_nodes.closed = true;
-        counts.threads.erase(std::find(counts.threads.begin(), counts.threads.end(), &thread_nodes));
+        std::lock_guard<std::mutex> lock(node_counts().mutex);
+        thread_slot->in_use = false;
+        thread_handed_over = true;
     }
 };
 
-void count_node(std::int64_t delta) {
-    ThreadNodeCount& mine = thread_nodes;
-    if (mine.closed) {
-        node_counts().exited.fetch_add(delta, std::memory_order_relaxed);
-        return;
-    }
-    if (!mine.registered) {
-        mine.registered = true;
+NodeCountSlot* take_slot() noexcept {
+    try {
+        NodeCounts& counts = node_counts();
+        NodeCountSlot* slot = nullptr;
+        {
+            std::lock_guard<std::mutex> lock(counts.mutex);
+            for (NodeCountSlot* free : counts.slots) {
+                if (!free->in_use) slot = free;
+            }
+            if (slot == nullptr) {
+                counts.slots.reserve(counts.slots.size() + 1);
+                slot = new NodeCountSlot;
+                counts.slots.push_back(slot);
+            }
+            slot->in_use = true;
+        }
+        thread_slot = slot;
         static thread_local HandOverAtExit hand_over;
         (void)hand_over;
-        NodeCounts& counts = node_counts();
-        std::lock_guard<std::mutex> lock(counts.mutex);
-        counts.threads.push_back(&mine);
+        return slot;
+    } catch (...) {
+        return nullptr;
     }
-    mine.count.store(mine.count.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
+
+void count_node(std::int64_t delta) noexcept {
+    NodeCountSlot* slot = thread_handed_over ? nullptr : thread_slot;
+    if (slot == nullptr && !thread_handed_over) slot = take_slot();
+    if (slot == nullptr) {
+        node_counts().unslotted.fetch_add(delta, std::memory_order_relaxed);
+        return;
+    }
+    slot->count.store(slot->count.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
 }
 }  // namespace
 
@@ -112,8 +132,8 @@ Node::~Node() {
 std::int64_t Node::live_count() {
     NodeCounts& counts = node_counts();
     std::lock_guard<std::mutex> lock(counts.mutex);
-    std::int64_t total = counts.exited.load(std::memory_order_relaxed);
-    for (const ThreadNodeCount* thread : counts.threads) total += thread->count.load(std::memory_order_relaxed);
+    std::int64_t total = counts.unslotted.load(std::memory_order_relaxed);
+    for (const NodeCountSlot* slot : counts.slots) total += slot->count.load(std::memory_order_relaxed);
     return total;
 }
 
@@ -176,14 +196,14 @@ SmallVector<TensorRef, 4> refs(const std::vector<Tensor>& tensors) {
 }
 }  // namespace
 
-Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
+Tensor record_op(std::string name, Tensor&& result, std::vector<Tensor> inputs,
                  std::vector<Tensor> saved, BackwardFn backward) {
     const auto input_refs = refs(inputs), saved_refs = refs(saved);
     return record_if_needed(std::move(name), std::move(result), input_refs.data(), input_refs.size(),
                             saved_refs.data(), saved_refs.size(), std::move(backward));
 }
 
-Tensor record_op(std::string name, Tensor result, std::initializer_list<TensorRef> inputs,
+Tensor record_op(std::string name, Tensor&& result, std::initializer_list<TensorRef> inputs,
                  std::initializer_list<TensorRef> saved, BackwardFn backward) {
     return record_if_needed(std::move(name), std::move(result), inputs.begin(), inputs.size(),
                             saved.begin(), saved.size(), std::move(backward));

@@ -92,7 +92,8 @@ public:
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
-    /// Number of nodes alive in the process (tests use it to prove graphs are freed).
+    /// Number of nodes alive in the process (tests use it to prove graphs are freed): exact
+    /// when the threads that make and free nodes are quiet (Note [Live node count]).
     static std::int64_t live_count();
 
     bool is_leaf() const { return is_leaf_; }
@@ -137,13 +138,27 @@ private:
 /// and any input requires grad; otherwise returns `result` untouched. `saved` lists the tensors
 /// backward needs (inputs, the result itself, or constants); `backward` must capture nothing
 /// that owns a tensor. This is how every built-in op is written, and how users add their own.
-Tensor record_op(std::string name, Tensor result, std::vector<Tensor> inputs,
+/// A result passed as an rvalue (`std::move(out)`) is moved from only once the saved list,
+/// which may name it, has been read; an lvalue result is copied (one handle).
+Tensor record_op(std::string name, Tensor&& result, std::vector<Tensor> inputs,
                  std::vector<Tensor> saved, BackwardFn backward);
+inline Tensor record_op(std::string name, const Tensor& result, std::vector<Tensor> inputs,
+                        std::vector<Tensor> saved, BackwardFn backward) {
+    Tensor copy = result;
+    return record_op(std::move(name), std::move(copy), std::move(inputs), std::move(saved),
+                     std::move(backward));
+}
 /// The same with braced lists, record_op(name, out, {a, b}, {a}, ...), as every built-in op
 /// writes it: nothing is allocated for the lists, which matters when grad mode is off (the
 /// ops inside a backward rule) and on graphs of scalars.
-Tensor record_op(std::string name, Tensor result, std::initializer_list<TensorRef> inputs,
+Tensor record_op(std::string name, Tensor&& result, std::initializer_list<TensorRef> inputs,
                  std::initializer_list<TensorRef> saved, BackwardFn backward);
+inline Tensor record_op(std::string name, const Tensor& result,
+                        std::initializer_list<TensorRef> inputs,
+                        std::initializer_list<TensorRef> saved, BackwardFn backward) {
+    Tensor copy = result;
+    return record_op(std::move(name), std::move(copy), inputs, saved, std::move(backward));
+}
 
 /// Records the node for record_op once it has decided to (grad mode on, an input requires grad).
 /// `result` is moved from only after the saved list (which may name it) has been read.
@@ -177,6 +192,8 @@ bool should_record(const char* name, const Tensor& result, const TensorRef* inpu
 /// (every op inside a backward rule) nothing is allocated at all. Pass the result as an rvalue,
 /// `record_op("exp", std::move(out), {x}, {out}, ...)`, and its handle is not copied either; it
 /// may still be named in the saved list (it is only moved from once the node is recorded).
+/// The name is kept by pointer, so give a string literal here; a name in a local char array
+/// must go as a std::string (the overloads above), which the node keeps a copy of.
 template <std::size_t N, class Backward>
 Tensor record_op(const char (&name)[N], Tensor&& result, std::initializer_list<TensorRef> inputs,
                  std::initializer_list<TensorRef> saved, Backward&& backward) {

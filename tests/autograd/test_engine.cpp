@@ -289,6 +289,26 @@ TEST_CASE("a custom op named by a runtime string keeps its own copy of the name"
     check_values(x.grad(), {3.0, 3.0});
 }
 
+TEST_CASE("record_op moves a result given as an rvalue only after reading the saved list") {
+    // exp's own pattern, saving the output it is handed by move, under each overload.
+    const auto rule = [](const BackwardContext& ctx) { return Grads{ctx.grad_out * ctx.saved(0)}; };
+    const std::string runtime_name = "my_exp";
+    const char* pointer_name = "my_exp";
+    for (int form = 0; form < 4; ++form) {
+        Tensor x = leaf({0.5, -1.0});
+        Tensor out(xt::xarray<double>(xt::exp(x.value<double>())));
+        Tensor y;
+        if (form == 0) y = record_op("my_exp", std::move(out), {x}, {out}, rule);
+        if (form == 1) y = record_op(runtime_name, std::move(out), {x}, {out}, rule);
+        if (form == 2) y = record_op(pointer_name, std::move(out), {x}, {out}, rule);
+        if (form == 3) y = record_op(runtime_name, std::move(out), std::vector<Tensor>{x}, std::vector<Tensor>{out}, rule);
+        CAPTURE(form);
+        REQUIRE(y.requires_grad());
+        sum(y).backward();
+        check_values(x.grad(), {std::exp(0.5), std::exp(-1.0)});
+    }
+}
+
 TEST_CASE("a custom op through record_op") {
     Tensor x = leaf({1.0, -2.0, 0.5});
     Tensor y = cube(x);
