@@ -154,7 +154,9 @@ Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, Kernel&& ker
     });
 }
 
-/// Tensor(out_i = f(x_i, y_i)) for two arrays of one shape, in one loop.
+/// Tensor(out_i = f(x_i, y_i)) for two arrays of one shape, in one loop: how an unrecorded
+/// backward rule (grad mode off) computes grad_out times a derivative without the temporaries
+/// of a composite expression. A recorded backward writes the composite instead.
 template <class T, class F>
 Tensor zip_arrays(const xt::xarray<T>& x, const xt::xarray<T>& y, F&& f) {
     assert(x.shape() == y.shape());
@@ -167,17 +169,7 @@ Tensor zip_arrays(const xt::xarray<T>& x, const xt::xarray<T>& y, F&& f) {
     return tensor;
 }
 
-/// Tensor(out_i = f(a_i, b_i)) for two tensors of one shape and dtype, in one loop: how an
-/// unrecorded backward rule (grad mode off) computes grad_out times a derivative without the
-/// temporaries of a composite expression. A recorded backward writes the composite instead.
-template <class F>
-Tensor zip_same_shape(const Tensor& a, const Tensor& b, F&& f) {
-    return visit(a, [&](const auto& array_a) {
-        return zip_arrays(array_a, b.value<value_type_of<decltype(array_a)>>(), f);
-    });
-}
-
-/// The same with saved value `i` of a backward rule as b, read without a tensor handle for it
+/// zip_arrays of `grad` and saved value `i` of a backward rule, read without a tensor handle for it
 /// (BackwardContext::saved_value); an undefined Tensor if its shape is not grad's (broadcast).
 template <class F>
 Tensor zip_saved(const Tensor& grad, const BackwardContext& ctx, std::size_t i, F&& f) {

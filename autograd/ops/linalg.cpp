@@ -43,6 +43,22 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     });
 }
 
+// matmul's input gradients for grad_out `g` (the table below), each product computed by
+// `product(x, y, transpose_x, transpose_y)` on what `saved(i)` gives: gemm on saved arrays when
+// the backward is not recorded, matmul on saved tensors when it is.
+template <class G, class Saved, class Product>
+void matmul_grads(const BackwardContext& ctx, bool ta, bool tb, const G& g, Grads& grads,
+                  Saved saved, Product product) {
+    if (ctx.needs_grad(0)) {
+        const auto& b = saved(1);
+        grads[0] = !ta ? product(g, b, false, !tb) : product(b, g, tb, true);
+    }
+    if (ctx.needs_grad(1)) {
+        const auto& a = saved(0);
+        grads[1] = !tb ? product(a, g, !ta, false) : product(g, a, true, ta);
+    }
+}
+
 // matmul (2-D), C = op(A) op(B), with op(X) = X or Xᵀ:
 //   C = A B:    grad_A = grad_C Bᵀ,     grad_B = Aᵀ grad_C
 //   C = A Bᵀ:   grad_A = grad_C B,      grad_B = grad_Cᵀ A
@@ -57,25 +73,14 @@ Tensor matmul_2d(const Tensor& a, const Tensor& b, bool ta, bool tb) {
         if (!grad_enabled()) {  // unrecorded: the same products on the saved arrays, no handles
             visit(g, [&](const auto& array_g) {
                 using T = detail::value_type_of<decltype(array_g)>;
-                if (ctx.needs_grad(0)) {
-                    const auto& b = ctx.saved_value<T>(1);
-                    grads[0] = !ta ? gemm_arrays(array_g, b, false, !tb) : gemm_arrays(b, array_g, tb, true);
-                }
-                if (ctx.needs_grad(1)) {
-                    const auto& a = ctx.saved_value<T>(0);
-                    grads[1] = !tb ? gemm_arrays(a, array_g, !ta, false) : gemm_arrays(array_g, a, true, ta);
-                }
+                matmul_grads(ctx, ta, tb, array_g, grads,
+                             [&ctx](std::size_t i) -> const xt::xarray<T>& { return ctx.saved_value<T>(i); },
+                             [](const auto& x, const auto& y, bool tx, bool ty) { return gemm_arrays(x, y, tx, ty); });
             });
             return grads;
         }
-        if (ctx.needs_grad(0)) {
-            const Tensor b = ctx.saved(1);
-            grads[0] = !ta ? matmul(g, b, false, !tb) : matmul(b, g, tb, true);
-        }
-        if (ctx.needs_grad(1)) {
-            const Tensor a = ctx.saved(0);
-            grads[1] = !tb ? matmul(a, g, !ta, false) : matmul(g, a, true, ta);
-        }
+        matmul_grads(ctx, ta, tb, g, grads, [&ctx](std::size_t i) { return ctx.saved(i); },
+                     [](const Tensor& x, const Tensor& y, bool tx, bool ty) { return matmul(x, y, tx, ty); });
         return grads;
     });
 }
