@@ -97,14 +97,13 @@ Engine::Roots Engine::listed_roots(const char* caller, const std::vector<Tensor>
 // Note [Backward sweep]
 // A node's backward rule may run only once its pending gradient is complete: after every
 // consumer reachable from the roots has run. Two sweeps give that order.
-// - backward() needs every reachable node. A node is numbered one above the highest of its
-//   inputs when it is recorded (`sequence_`; a leaf is 0), so numbers fall strictly along every
-//   edge, and running the highest-numbered discovered node next is a topological order: any
-//   unfinished consumer of a node has a higher number and is discovered before it (the first
-//   unfinished node on its path from a root is discovered). Nodes with equal numbers have no
-//   path between them, so their order does not matter; and no counter is shared between threads
-//   (a global creation counter was a locked instruction per node). So one pass over a max-heap
-//   does it, and each node is
+// - backward() needs every reachable node. A node's depth is one above the highest of its
+//   inputs' when it is recorded (`depth_`; a leaf's is 0), so depths fall strictly along every
+//   edge, and running the deepest discovered node next is a topological order: any unfinished
+//   consumer of a node is deeper and is discovered before it (the first unfinished node on its
+//   path from a root is discovered). Nodes of equal depth have no path between them, so their
+//   order does not matter, and no counter is shared between threads (a global creation counter
+//   was a locked instruction per node). So one pass over a max-heap does it, and each node is
 //   touched once: on a chain of 300,000 scalar nodes a depth-first search first was a second
 //   walk over a graph far larger than the cache (the backward took twice as long per node as
 //   on a graph that fits).
@@ -125,7 +124,7 @@ std::vector<Tensor> Engine::run(const char* caller, Roots roots,
     const Sweep sweep{caller, next_visit_mark.fetch_add(1, std::memory_order_relaxed),
                       retain_graph, create_graph};
     if (inputs == nullptr) {
-        run_by_sequence(sweep, roots, seeds);
+        run_by_depth(sweep, roots, seeds);
         return {};
     }
     return run_to_inputs(sweep, roots, seeds, *inputs, allow_unused);
@@ -149,12 +148,12 @@ void Engine::seed(Roots roots, Seeds& seeds, bool create_graph) {
     }
 }
 
-void Engine::run_by_sequence(const Sweep& sweep, Roots roots, Seeds& seeds) {
+void Engine::run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds) {
     struct Entry {
-        std::uint64_t sequence;
+        std::uint64_t depth;
         Node* node;
         const std::shared_ptr<Node>* owner;  // a root's or a consumer's edge: alive throughout
-        bool operator<(const Entry& other) const { return sequence < other.sequence; }
+        bool operator<(const Entry& other) const { return depth < other.depth; }
     };
     SmallVector<Entry, 32> heap;  // as wide as most graphs get: no allocation
     struct Cleanup {  // the nodes still waiting hold pending gradients
@@ -167,7 +166,7 @@ void Engine::run_by_sequence(const Sweep& sweep, Roots roots, Seeds& seeds) {
         Node& node = *owner;
         if (node.visit_mark_ == sweep.mark) return;
         discover(node, sweep.mark, true);
-        heap.push_back({node.sequence_, &node, &owner});
+        heap.push_back({node.depth_, &node, &owner});
         std::push_heap(heap.begin(), heap.end());
     };
     for (std::size_t i = 0; i < roots.count; ++i) reach(roots.roots[i].node());

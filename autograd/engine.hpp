@@ -50,7 +50,7 @@ private:
     /// with no pending gradient.
     static void discover(Node& node, std::uint64_t mark, bool needed);
     static void seed(Roots roots, Seeds& seeds, bool create_graph);
-    static void run_by_sequence(const Sweep& sweep, Roots roots, Seeds& seeds);
+    static void run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds);
     static std::vector<Tensor> run_to_inputs(const Sweep& sweep, Roots roots, Seeds& seeds,
                                              const std::vector<Tensor>& inputs,
                                              bool allow_unused);

@@ -215,13 +215,13 @@ Tensor record_node_named(Name&& name, Tensor&& result, const TensorRef* inputs,
                          BackwardFn&& backward) {
     auto node = detail::make_pooled<Node>(std::forward<Name>(name), result.shape(), result.dtype());
     node->inputs_.reserve(input_count);
-    std::uint64_t level = 0;  // Note [Backward sweep]: numbered above every input
+    std::uint64_t depth = 0;  // Note [Backward sweep]: one above every input's
     for (std::size_t i = 0; i < input_count; ++i) {
         const std::shared_ptr<Node>& input = inputs[i].get().node();
-        if (input != nullptr) level = std::max(level, input->sequence_ + 1);
+        if (input != nullptr) depth = std::max(depth, input->depth_ + 1);
         node->inputs_.push_back(input);
     }
-    node->sequence_ = level;
+    node->depth_ = depth;
     node->saved_.reserve(saved_count);
     for (std::size_t s = 0; s < saved_count; ++s) {
         const Tensor& value = saved[s].get();

@@ -116,7 +116,7 @@ private:
 
     // What the backward sweep reads of every node comes first (fewer cache lines per node on
     // a graph larger than the cache).
-    std::uint64_t sequence_ = 0;  ///< 1 + the largest of its inputs' (a leaf's is 0)
+    std::uint64_t depth_ = 0;  ///< one above the deepest of its inputs (a leaf: 0)
     std::uint64_t visit_mark_ = 0;  ///< engine scratch, valid only inside one backward call
     Tensor pending_grad_;  ///< engine scratch
     SmallVector<std::shared_ptr<Node>, 2> inputs_;
