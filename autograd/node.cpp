@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <memory>
 #include <mutex>
 
 #include "anomaly.hpp"
@@ -59,9 +60,9 @@ NodeCountSlot* take_slot() noexcept {
                 if (!free->in_use) slot = free;
             }
             if (slot == nullptr) {
-                counts.slots.reserve(counts.slots.size() + 1);
-                slot = new NodeCountSlot;
-                counts.slots.push_back(slot);
+                auto fresh = std::make_unique<NodeCountSlot>();
+                counts.slots.push_back(fresh.get());
+                slot = fresh.release();
             }
             slot->in_use = true;
         }
@@ -75,13 +76,14 @@ NodeCountSlot* take_slot() noexcept {
 }
 
 void count_node(std::int64_t delta) noexcept {
-    NodeCountSlot* slot = thread_handed_over ? nullptr : thread_slot;
-    if (slot == nullptr && !thread_handed_over) slot = take_slot();
-    if (slot == nullptr) {
-        node_counts().unslotted.fetch_add(delta, std::memory_order_relaxed);
-        return;
+    if (!thread_handed_over) {
+        NodeCountSlot* slot = thread_slot != nullptr ? thread_slot : take_slot();
+        if (slot != nullptr) {
+            slot->count.store(slot->count.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+            return;
+        }
     }
-    slot->count.store(slot->count.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+    node_counts().unslotted.fetch_add(delta, std::memory_order_relaxed);
 }
 }  // namespace
 
