@@ -3,43 +3,15 @@
 // time_per_node is the step time over the number of recorded nodes (shown as e.g. 300n = 300 ns);
 // the twin's figure is what the arithmetic alone costs, so autograd's minus it is the engine's.
 
-#include <benchmark/benchmark.h>
-
-#include <cmath>
-#include <vector>
-
 #include <autograd/autograd.hpp>
 
 #include "heap_counter.hpp"
+#include "scalar_chain.hpp"
 
 using namespace xgrad;
+using namespace xgrad::bench;
 
 namespace {
-
-constexpr std::size_t chain_steps = 100000;
-constexpr std::size_t nodes_per_step = 3;  // mul, add, tanh
-constexpr float x0 = 0.3f, w0 = 0.5f, b0 = 0.1f;
-
-struct Gradients {
-    double w, b;
-};
-
-// dE/dw and dE/db for E = x_n, with tape[i] = x_i: d = g (1 - x_{i+1}²), dw += d x_i, db += d, g = d w.
-struct ChainTwin {
-    std::vector<float> tape = std::vector<float>(chain_steps + 1);
-    Gradients run() {
-        tape[0] = x0;
-        for (std::size_t i = 0; i < chain_steps; ++i) tape[i + 1] = std::tanh(tape[i] * w0 + b0);
-        float g = 1, grad_w = 0, grad_b = 0;
-        for (std::size_t i = chain_steps; i-- > 0;) {
-            const float d = g * (1.0f - tape[i + 1] * tape[i + 1]);
-            grad_w += d * tape[i];
-            grad_b += d;
-            g = d * w0;
-        }
-        return {grad_w, grad_b};
-    }
-};
 
 struct ChainAutograd {
     Tensor w = scalar(w0).set_requires_grad();
@@ -57,22 +29,12 @@ struct ChainAutograd {
     }
 };
 
-bool close(double a, double b) { return std::abs(a - b) <= 1e-4 * std::max(1.0, std::abs(b)); }
-
 bool twin_agrees() {
     static const bool agrees = [] {
         const Gradients expected = ChainTwin().run(), actual = ChainAutograd().run();
         return close(actual.w, expected.w) && close(actual.b, expected.b);
     }();
     return agrees;
-}
-
-void per_node_counters(benchmark::State& state, double graph_nodes, double graph_bytes) {
-    const double nodes = double(chain_steps * nodes_per_step);
-    state.counters["graph_nodes"] = graph_nodes;
-    state.counters["graph_bytes"] = graph_bytes;
-    state.counters["time_per_node"] = benchmark::Counter(
-        nodes, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 void chain_autograd(benchmark::State& state) {

@@ -12,21 +12,14 @@
 #include <pairing.hpp>
 
 #include "heap_counter.hpp"
+#include "workloads.hpp"
 
 using namespace xgrad;
 using namespace xgrad::twin;
+using bench::learning_rate;
+using bench::workloads;
 
 namespace {
-
-constexpr float learning_rate = 0.01f;
-using A = Activation;
-
-const std::map<std::string, Problem> workloads = {
-    {"W0", {{2, 2, 2}, A::sigmoid, A::sigmoid, Loss::squared_error, Reduction::half_sum, 1}},
-    {"W1", {{784, 128, 10}, A::relu, A::identity, Loss::cross_entropy, Reduction::mean, 32}},
-    {"W2", {{784, 256, 128, 10}, A::relu, A::identity, Loss::cross_entropy, Reduction::mean, 256}},
-    {"W3", {{784, 1024, 1024, 10}, A::relu, A::identity, Loss::cross_entropy, Reduction::mean, 1024}},
-};
 
 struct AutogradStep {
     const Problem& problem;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the W0–W4 training-step suite (release build) and writes the results table.
 # Usage: scripts/bench.sh [output.md]   (default: build/bench/results.md; JSON beside it)
+# With libtorch-dev installed, bench_libtorch runs too and adds the libtorch column.
 # Extra Google Benchmark flags go in BENCH_FLAGS, e.g. BENCH_FLAGS=--benchmark_filter=W1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,11 +10,26 @@ json="${out%.md}.json"
 mkdir -p "$(dirname "$out")"
 [ -d build ] || meson setup build >/dev/null
 ninja -C build benchmarks/bench_train_step
+# The libtorch peer column is built only where libtorch-dev is installed.
+torch_exe=build/benchmarks/bench_libtorch
+if ninja -C build -t targets all 2>/dev/null | grep -q '^benchmarks/bench_libtorch:'; then
+  ninja -C build benchmarks/bench_libtorch
+else
+  torch_exe=
+fi
 # Let the benchmarks pick 1 or 2 OpenBLAS threads (openblas_set_num_threads); the pool is
 # created with 2. No OpenMP pool is involved.
 export OPENBLAS_NUM_THREADS=2
 build/benchmarks/bench_train_step --benchmark_format=json --benchmark_out="$json" \
   --benchmark_out_format=json --benchmark_repetitions="${BENCH_REPETITIONS:-3}" \
   --benchmark_report_aggregates_only=true ${BENCH_FLAGS:-} >/dev/null
-python3 scripts/bench_table.py "$json" > "$out"
+jsons=("$json")
+if [ -n "$torch_exe" ]; then
+  torch_json="${out%.md}-libtorch.json"
+  "$torch_exe" --benchmark_out="$torch_json" --benchmark_out_format=json \
+    --benchmark_repetitions="${BENCH_REPETITIONS:-3}" --benchmark_report_aggregates_only=true \
+    ${BENCH_FLAGS:-} >/dev/null
+  jsons+=("$torch_json")
+fi
+python3 scripts/bench_table.py "${jsons[@]}" > "$out"
 cat "$out"

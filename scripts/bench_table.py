@@ -3,6 +3,8 @@
 
 Pairs train_step/<W>/<impl>/threads:<n> by workload and thread count; uses the median of
 repetitions when present. Standard library only. Usage: bench_table.py results.json
+[more.json ...]: runs of several executables (bench_train_step, bench_libtorch) are merged;
+the machine context is the first file's.
 """
 import json
 import sys
@@ -33,12 +35,14 @@ def show_time(s):
     return f"{s / 1e-9:.3g} ns"
 
 
-def main(path):
-    runs = load(path)
-    context = json.load(open(path))["context"]
+def main(paths):
+    runs = {}
+    for path in paths:
+        runs.update(load(path))
+    context = json.load(open(paths[0]))["context"]
     has_torch = any(impl == "libtorch" for (_, _, impl) in runs)
     head = ["workload", "threads", "autograd", "twin", "autograd / twin", "(CPU time)"]
-    head += ["libtorch"] if has_torch else []
+    head += ["libtorch (÷ autograd)"] if has_torch else []
     head += ["GFLOP/s autograd / twin", "peak heap autograd / twin", "graph nodes, bytes"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     keys = sorted({(w, t) for (w, t, _) in runs})
@@ -51,7 +55,8 @@ def main(path):
                  f"{seconds(a, 'cpu_time') / seconds(t, 'cpu_time'):.2f}"]
         if has_torch:
             torch = runs.get((workload, threads, "libtorch"))
-            cells.append(show_time(seconds(torch)) if torch else "–")
+            cells.append(f"{show_time(seconds(torch))} ({seconds(torch) / seconds(a):.1f}×)"
+                         if torch else "–")
         if "FLOP/s" in a:
             cells.append(f"{a['FLOP/s'] / 1e9:.1f} / {t['FLOP/s'] / 1e9:.1f}")
         else:
@@ -70,7 +75,10 @@ def main(path):
         if a and t:
             notes.append(f"- W4, {threads} thread(s): autograd {a['time_per_node'] * 1e9:.0f} ns "
                          f"per node (CPU time), twin {t['time_per_node'] * 1e9:.1f} ns, engine cost "
-                         f"{(a['time_per_node'] - t['time_per_node']) * 1e9:.0f} ns per node.")
+                         f"{(a['time_per_node'] - t['time_per_node']) * 1e9:.0f} ns per node"
+                         + (f"; libtorch {torch['time_per_node'] * 1e6:.1f} µs per node "
+                            f"({torch['time_per_node'] / a['time_per_node']:.0f}× autograd)."
+                            if (torch := runs.get(("W4", threads, "libtorch"))) else "."))
     w3 = {th: runs.get(("W3", th, "autograd")) for th in (1, 2)}
     if all(w3.values()):
         notes.append(f"- W3 autograd, 2 threads vs 1: {seconds(w3[1]) / seconds(w3[2]):.2f}× faster.")
@@ -83,4 +91,6 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if len(sys.argv) < 2:
+        sys.exit("usage: bench_table.py results.json [more.json ...]")
+    main(sys.argv[1:])
