@@ -148,37 +148,82 @@ void Engine::seed(Roots roots, Seeds& seeds, bool create_graph) {
     }
 }
 
-void Engine::run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds) {
+namespace {
+// The discovered nodes waiting to run, deepest first (Note [Backward sweep]): a max-heap by
+// depth, except that the deepest entry stays out of it, in `next`, while no heap entry is
+// deeper. On a chain each node is discovered deeper than all that wait and runs next, so it
+// goes through `next` with no heap operation (they were a tenth of the sweep's instructions).
+class Frontier {
+public:
     struct Entry {
         std::uint64_t depth;
         Node* node;
         const std::shared_ptr<Node>* owner;  // a root's or a consumer's edge: alive throughout
         bool operator<(const Entry& other) const { return depth < other.depth; }
     };
-    SmallVector<Entry, 32> heap;  // as wide as most graphs get: no allocation
-    struct Cleanup {  // the nodes still waiting hold pending gradients
-        SmallVector<Entry, 32>& heap;
-        ~Cleanup() {
-            for (const Entry& entry : heap) entry.node->pending_grad_ = Tensor();
+
+    bool empty() const { return !has_next_ && heap_.empty(); }
+
+    void push(Entry entry) {
+        if (!has_next_) {
+            if (heap_.empty() || entry.depth >= heap_[0].depth) {
+                next_ = entry;
+                has_next_ = true;
+                return;
+            }
+        } else if (entry.depth > next_.depth) {
+            std::swap(entry, next_);  // the new entry is the deepest; the old one joins the heap
         }
-    } cleanup{heap};
+        heap_.push_back(entry);
+        std::push_heap(heap_.begin(), heap_.end());
+    }
+
+    Entry pop() {
+        if (has_next_) {
+            has_next_ = false;
+            return next_;
+        }
+        std::pop_heap(heap_.begin(), heap_.end());
+        const Entry entry = heap_.back();
+        heap_.pop_back();
+        return entry;
+    }
+
+    /// Calls f(node) for every waiting node.
+    template <class F>
+    void for_each(F&& f) const {
+        if (has_next_) f(*next_.node);
+        for (const Entry& entry : heap_) f(*entry.node);
+    }
+
+private:
+    SmallVector<Entry, 32> heap_;  // as wide as most graphs get: no allocation
+    Entry next_{};
+    bool has_next_ = false;
+};
+}  // namespace
+
+void Engine::run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds) {
+    Frontier waiting;
+    struct Cleanup {  // the nodes still waiting hold pending gradients
+        Frontier& waiting;
+        ~Cleanup() {
+            waiting.for_each([](Node& node) { node.pending_grad_ = Tensor(); });
+        }
+    } cleanup{waiting};
     const auto reach = [&](const std::shared_ptr<Node>& owner) {
         Node& node = *owner;
         if (node.visit_mark_ == sweep.mark) return;
         discover(node, sweep.mark, true);
-        heap.push_back({node.depth_, &node, &owner});
-        std::push_heap(heap.begin(), heap.end());
+        waiting.push({node.depth_, &node, &owner});
     };
     for (std::size_t i = 0; i < roots.count; ++i) reach(roots.roots[i].node());
     seed(roots, seeds, sweep.create_graph);
 
-    while (!heap.empty()) {
-        std::pop_heap(heap.begin(), heap.end());
-        const std::shared_ptr<Node>& owner = *heap.back().owner;
-        heap.pop_back();
+    while (!waiting.empty()) {
+        const std::shared_ptr<Node>& owner = *waiting.pop().owner;
         Node& node = *owner;
-        Tensor grad_out = std::move(node.pending_grad_);
-        node.pending_grad_ = Tensor();
+        Tensor grad_out = std::move(node.pending_grad_);  // leaves it undefined
         if (!grad_out.defined()) continue;
         if (node.is_leaf_) {
             accumulate_into_leaf(node, std::move(grad_out), sweep.create_graph);
@@ -286,12 +331,11 @@ void Engine::apply(const Sweep& sweep, const std::shared_ptr<Node>& owner, const
                           "' was freed by an earlier backward; pass retain_graph=true to "
                           "the first call to go through it again");
     }
-    Grads input_grads;
-    {
-        GradModeGuard mode(sweep.create_graph);
+    GradModeGuard mode(sweep.create_graph);  // for the rule and the sums it feeds
+    Grads input_grads = [&] {
         detail::BackwardScope in_backward;  // Note [Anomaly mode]
-        input_grads = node.backward_(BackwardContext(owner, grad_out));
-    }
+        return node.backward_(BackwardContext(owner, grad_out));
+    }();
     if (input_grads.size() != node.inputs_.size()) {
         throw graph_error("backward of '" + std::string(node.name_) + "' returned " +
                           std::to_string(input_grads.size()) + " gradients for " +
@@ -301,7 +345,6 @@ void Engine::apply(const Sweep& sweep, const std::shared_ptr<Node>& owner, const
     for (std::size_t i = 0; i < input_grads.size(); ++i) {
         Node* input = node.inputs_[i].get();
         if (input == nullptr || !input->needed_ || !input_grads[i].defined()) continue;
-        GradModeGuard mode(sweep.create_graph);
         add_to_pending(input->pending_grad_,
                        fit_to_input(node, i, *input, std::move(input_grads[i])),
                        sweep.create_graph);
@@ -317,14 +360,14 @@ void Engine::apply(const Sweep& sweep, const std::shared_ptr<Node>& owner, const
 // A node reached along several edges (a weight used at every step of a chain) sums one
 // gradient per edge. A new tensor per sum costs three allocations; when the pending gradient is
 // a handle nothing else holds, on storage nothing else holds (not a saved value, not a
-// gradient handed to two inputs), and the sum is not recorded, it is summed in place.
+// gradient handed to two inputs: Note [Sole owner]), and the sum is not recorded, it is
+// summed in place.
 void Engine::add_to_pending(Tensor& pending, Tensor grad, bool create_graph) {
     if (!pending.defined()) {
         pending = std::move(grad);
         return;
     }
-    const bool private_sum = !create_graph && pending.impl_.use_count() == 1 &&
-                             pending.storage().use_count() == 1 && !pending.requires_grad();
+    const bool private_sum = !create_graph && !pending.requires_grad() && detail::sole_owner(pending);
     if (!private_sum) {
         pending = add(pending, grad);
         return;
@@ -348,8 +391,7 @@ void Engine::accumulate_into_leaf(Node& leaf, Tensor grad, bool create_graph) {
     }
     // .grad must not share storage with another tensor the user can change in place
     // (add's backward hands one gradient to both of its inputs).
-    const bool sole_owner = grad.impl_.use_count() == 1 && grad.storage().use_count() == 1;
-    impl->grad = (sole_owner || create_graph) ? std::move(grad) : grad.clone();
+    impl->grad = (create_graph || detail::sole_owner(grad)) ? std::move(grad) : grad.clone();
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,

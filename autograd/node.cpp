@@ -87,19 +87,19 @@ void count_node(std::int64_t delta) noexcept {
 }
 }  // namespace
 
-Node::Node(const char* static_name, Shape shape, Dtype dtype)
-    : dtype_(dtype), name_(static_name), shape_(std::move(shape)) {
+Node::Node(const char* static_name, const Shape& shape, Dtype dtype)
+    : dtype_(dtype), name_(static_name), shape_(shape) {
     count_node(1);
 }
 
-Node::Node(std::string name, Shape shape, Dtype dtype)
-    : Node(static_cast<const char*>(nullptr), std::move(shape), dtype) {
+Node::Node(std::string name, const Shape& shape, Dtype dtype)
+    : Node(static_cast<const char*>(nullptr), shape, dtype) {
     own_name_ = std::make_unique<const std::string>(std::move(name));
     name_ = own_name_->c_str();
 }
 
-Node::Node(std::weak_ptr<TensorImpl> leaf, Shape shape, Dtype dtype)
-    : Node("leaf", std::move(shape), dtype) {
+Node::Node(std::weak_ptr<TensorImpl> leaf, const Shape& shape, Dtype dtype)
+    : Node("leaf", shape, dtype) {
     is_leaf_ = true;
     leaf_ = std::move(leaf);
 }

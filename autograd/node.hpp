@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "small_vector.hpp"
@@ -57,7 +58,20 @@ public:
 
 /// The gradients a backward rule returns, one per input: Grads{ga, gb}, Grads(n), or a
 /// std::vector<Tensor> (converted). Up to three (linear's) are held without a heap allocation.
-using Grads = SmallVector<Tensor, 3>;
+/// Grads{...} takes each gradient as given: a temporary is moved in, where an initializer list
+/// (whose elements are const) would copy every handle and then destroy the original.
+class Grads : public SmallVector<Tensor, 3> {
+public:
+    Grads() = default;
+    /// `count` undefined gradients, to fill in.
+    explicit Grads(size_type count) : SmallVector(count) {}
+    Grads(std::vector<Tensor>&& grads) : SmallVector(std::move(grads)) {}  // NOLINT: implicit by design
+    template <class... G, class = std::enable_if_t<(std::is_convertible_v<G, Tensor> && ...)>>
+    Grads(G&&... grads) {  // NOLINT: implicit, as the braced list it replaces
+        reserve(sizeof...(G));
+        (emplace_back(std::forward<G>(grads)), ...);
+    }
+};
 
 /// Returns one gradient per input, each written in differentiable operations so that a
 /// recorded backward (create_graph) can be differentiated again. A gradient may have the
@@ -82,11 +96,11 @@ class Node {
 public:
     /// An operation node named by a string that outlives it (a literal); `inputs[i]` is null
     /// where input i does not require grad.
-    Node(const char* static_name, Shape shape, Dtype dtype);
+    Node(const char* static_name, const Shape& shape, Dtype dtype);
     /// The same with a name of its own.
-    Node(std::string name, Shape shape, Dtype dtype);
+    Node(std::string name, const Shape& shape, Dtype dtype);
     /// A leaf node that accumulates into `leaf`'s gradient.
-    Node(std::weak_ptr<TensorImpl> leaf, Shape shape, Dtype dtype);
+    Node(std::weak_ptr<TensorImpl> leaf, const Shape& shape, Dtype dtype);
     /// Tears the graph down without recursion (Note [Iterative teardown]).
     ~Node();
     Node(const Node&) = delete;
@@ -169,6 +183,22 @@ Tensor record_node(std::string name, Tensor&& result, const TensorRef* inputs,
 Tensor record_node(const char* static_name, Tensor&& result, const TensorRef* inputs,
                    std::size_t input_count, const TensorRef* saved, std::size_t saved_count,
                    BackwardFn backward);
+
+// Note [Sole owner]
+// A tensor nobody else can observe may have its array overwritten instead of a new one being
+// made: a gradient the engine holds alone is summed in place or turned into the next gradient
+// by a backward rule (on a chain of scalars, two tensors fewer per step), and a temporary
+// operand an elementwise op writes its result into. Sole means: one handle on the TensorImpl
+// (no user variable, no second gradient refers to it), one owner of its storage (no detach()ed
+// alias, no node's saved value), no .grad, and not a leaf that requires grad (whose node points
+// back at the TensorImpl to accumulate into it). A recorded result may be sole: its node keeps
+// its inputs' values, not its own unless it saved them, and then the storage is not sole.
+inline bool detail::sole_owner(const Tensor& tensor) {
+    if (!tensor.impl_ || tensor.impl_.use_count() != 1) return false;
+    const TensorImpl& impl = *tensor.impl_;
+    return impl.storage.use_count() == 1 && !impl.grad.defined() &&
+           (impl.node == nullptr || !impl.node->is_leaf());
+}
 
 template <class T>
 const xt::xarray<T>& BackwardContext::saved_value(std::size_t i) const {

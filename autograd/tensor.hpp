@@ -41,6 +41,9 @@ namespace detail {
 /// the caller to fill: how kernels write a result in place, with no xarray moved. Internal.
 template <class T>
 Tensor uninitialized(const Shape& shape, xt::xarray<T>*& array);
+/// True if nothing but `tensor` can see its values: they may be overwritten in place
+/// (Note [Sole owner] in node.hpp). Internal.
+inline bool sole_owner(const Tensor& tensor);
 }  // namespace detail
 
 /// A handle: copies share the same array, gradient and graph position (like torch.Tensor).
@@ -122,6 +125,7 @@ private:
     friend class Engine;
     template <class T>
     friend Tensor detail::uninitialized(const Shape& shape, xt::xarray<T>*& array);
+    friend bool detail::sole_owner(const Tensor& tensor);
     std::shared_ptr<TensorImpl> impl_;
     const TensorImpl& impl(const char* what) const;
     TensorImpl& impl(const char* what);

@@ -35,17 +35,20 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     Tensor out = map_binary<true>("mul", a, b, [](const auto& x, const auto& y) { return x * y; });
     return record_op("mul", std::move(out), {a, b}, {a, b}, [](const BackwardContext& ctx) {
         // grad_out times saved value `other`: unrecorded and of grad_out's shape, one loop
-        // with no handle for the saved value (half the cost on a graph of scalars)
-        const auto times_saved = [&ctx](std::size_t other) {
+        // with no handle for the saved value (half the cost on a graph of scalars), and on its
+        // last use written over grad_out if nothing else sees it (Note [Sole owner])
+        const auto times_saved = [&ctx](std::size_t other, bool last_use) {
             if (!grad_enabled()) {
-                Tensor product = detail::zip_saved(ctx.grad_out, ctx, other,
-                                                   [](auto g, auto y) { return g * y; });
+                const auto times = [](auto g, auto y) { return g * y; };
+                Tensor product = last_use ? detail::zip_saved_last_use(ctx.grad_out, ctx, other, times)
+                                          : detail::zip_saved(ctx.grad_out, ctx, other, times);
                 if (product.defined()) return product;
             }
             return ctx.grad_out * ctx.saved(other);
         };
-        return Grads{ctx.needs_grad(0) ? times_saved(1) : Tensor(),
-                     ctx.needs_grad(1) ? times_saved(0) : Tensor()};
+        const bool both = ctx.needs_grad(0) && ctx.needs_grad(1);
+        return Grads{ctx.needs_grad(0) ? times_saved(1, !both) : Tensor(),  // braced: in order
+                     ctx.needs_grad(1) ? times_saved(0, true) : Tensor()};
     });
 }
 

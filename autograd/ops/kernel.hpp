@@ -14,6 +14,7 @@
 #include <xtensor/xreducer.hpp>
 #include <xtensor/xsort.hpp>
 
+#include "../anomaly.hpp"
 #include "../broadcast.hpp"
 #include "../node.hpp"
 #include "../tensor.hpp"
@@ -177,6 +178,22 @@ Tensor zip_saved(const Tensor& grad, const BackwardContext& ctx, std::size_t i, 
         const auto& saved = ctx.saved_value<value_type_of<decltype(array)>>(i);
         return saved.shape() == array.shape() ? zip_arrays(array, saved, f) : Tensor();
     });
+}
+
+/// zip_saved for the last use of `grad` in a rule: the result is written over grad's own array
+/// when nothing else can see it (Note [Sole owner]) and anomaly mode, which reads grad_out after
+/// the rule, is off; the rule then hands grad_out itself on.
+template <class F>
+Tensor zip_saved_last_use(const Tensor& grad, const BackwardContext& ctx, std::size_t i, F&& f) {
+    if (!sole_owner(grad) || anomaly_enabled()) return zip_saved(grad, ctx, i, std::forward<F>(f));
+    return std::visit([&](auto& array) {
+        const auto& saved = ctx.saved_value<value_type_of<decltype(array)>>(i);
+        if (saved.shape() != array.shape()) return Tensor();
+        auto* __restrict values = array.data();
+        const auto* __restrict other = saved.data();
+        for (std::size_t k = 0, size = array.size(); k < size; ++k) values[k] = f(values[k], other[k]);
+        return grad;
+    }, grad.storage()->array);
 }
 
 /// Sums `array` over its leading axes into a fresh array of `out_shape` (the trailing extents,

@@ -39,7 +39,7 @@ Tensor exp(const Tensor& x) {
     Tensor out = map_elements("exp", x, [](auto v) { return std::exp(v); });
     return record_op("exp", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: no handle for the saved output
-            return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto y) { return g * y; })};
+            return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto y) { return g * y; })};
         }
         return Grads{ctx.grad_out * ctx.saved(0)};
     });
@@ -91,7 +91,7 @@ Tensor tanh(const Tensor& x) {
     Tensor out = map_elements("tanh", x, [](auto v) { return std::tanh(v); });
     return record_op("tanh", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
-            return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto out) {
+            return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto out) {
                 return g * (decltype(out)(1) - out * out);
             })};
         }
@@ -108,7 +108,7 @@ Tensor sigmoid(const Tensor& x) {
     });
     return record_op("sigmoid", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
-            return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto out) {
+            return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto out) {
                 return g * out * (decltype(out)(1) - out);
             })};
         }
@@ -130,7 +130,7 @@ Tensor relu(const Tensor& x) {
     });
     return record_op("relu", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one selecting pass, no mask array
-            return Grads{detail::zip_saved(ctx.grad_out, ctx, 0, [](auto g, auto y) {
+            return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto y) {
                 return y > decltype(y)(0) ? g : decltype(y)(0);
             })};
         }

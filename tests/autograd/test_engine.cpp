@@ -329,3 +329,61 @@ TEST_CASE("a custom op with an input that needs no gradient") {
     sum(out * out).backward();
     check_values(x.grad(), {48.0, 72.0});  // 2 (3x + y) * 3
 }
+
+// Note [Sole owner]: a backward rule may write its input gradient over grad_out, and the
+// engine may sum into a pending gradient in place, only when nothing else can see that array.
+TEST_CASE("a gradient the caller passed to backward is never overwritten") {
+    Tensor x = leaf({0.5, -1.0});
+    const Tensor seed({2.0, 3.0}, Dtype::float64);
+    tanh(exp(x) * x).backward(seed);  // tanh's and mul's rules write over grad_out when it is sole
+    check_values(seed, {2.0, 3.0});
+    const xt::xarray<double> v = xt::xarray<double>{0.5, -1.0};
+    const xt::xarray<double> u = xt::exp(v) * v, t = xt::tanh(u);
+    check_values(x.grad(), xt::xarray<double>(xt::xarray<double>{2.0, 3.0} * (1.0 - t * t) * xt::exp(v) * (1.0 + v)));
+}
+
+TEST_CASE("a gradient captured by functional grad is not overwritten by the rules after it") {
+    Tensor x = leaf({0.25, 2.0});
+    Tensor inner = tanh(x);
+    Tensor outer = sigmoid(inner);
+    const std::vector<Tensor> g = grad({sum(outer)}, {inner, x});
+    const xt::xarray<double> t = xt::tanh(xt::xarray<double>{0.25, 2.0});
+    const xt::xarray<double> s = 1.0 / (1.0 + xt::exp(-t));
+    const xt::xarray<double> d_inner = s * (1.0 - s);
+    check_values(g[0], d_inner);  // tanh's rule ran after it was captured
+    check_values(g[1], xt::xarray<double>(d_inner * (1.0 - t * t)));
+}
+
+TEST_CASE("a gradient handed to two inputs is not overwritten by either") {
+    Tensor x = leaf({1.5});
+    Tensor y = leaf({-0.5});
+    // add hands one gradient to both branches; each branch's rule must compute its own
+    (exp(x) + tanh(y)).backward(Tensor({4.0}, Dtype::float64));
+    check_values(x.grad(), {4.0 * std::exp(1.5)});
+    check_values(y.grad(), {4.0 * (1.0 - std::tanh(-0.5) * std::tanh(-0.5))});
+}
+
+TEST_CASE("a user's handle on an intermediate keeps its values through backward") {
+    Tensor x = leaf({0.3, 0.7});
+    Tensor w = leaf({2.0, -1.0});
+    Tensor product = x * w;
+    const Tensor kept = product.detach();  // an alias of product's storage
+    tanh(product).backward(Tensor({1.0, 1.0}, Dtype::float64));
+    check_values(kept, {0.6, -0.7});
+    check_values(x.grad(), {2.0 * (1.0 - std::tanh(0.6) * std::tanh(0.6)),
+                            -1.0 * (1.0 - std::tanh(-0.7) * std::tanh(-0.7))});
+}
+
+TEST_CASE("Grads{...} moves a temporary gradient in and copies a named one") {
+    Tensor named = ones({2});
+    Tensor temporary = zeros({3});
+    const Storage* temporary_storage = temporary.storage().get();
+    const Grads grads{named, std::move(temporary), Tensor()};
+    REQUIRE(grads.size() == 3);
+    CHECK(grads[0].is_same(named));
+    CHECK(named.storage().use_count() == 1);  // one TensorImpl, two handles on it
+    CHECK_FALSE(temporary.defined());         // moved from, not copied
+    CHECK(grads[1].storage().get() == temporary_storage);
+    CHECK_FALSE(grads[2].defined());
+    CHECK(Grads(2).size() == 2);
+}
