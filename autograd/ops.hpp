@@ -24,6 +24,15 @@ using Indices = std::vector<std::size_t>;
 // ---- Elementwise, binary (NumPy broadcasting) ----------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);  ///< a - b, broadcast
+/// The same on an operand given up (a temporary, or std::move): when nothing else sees it and
+/// it has the result's shape, the result is written over its array instead of a new one
+/// (x * w + b makes one array). A moved-from operand is left undefined or unchanged.
+Tensor add(Tensor&& a, const Tensor& b);
+Tensor add(const Tensor& a, Tensor&& b);
+Tensor add(Tensor&& a, Tensor&& b);
+Tensor sub(Tensor&& a, const Tensor& b);
+Tensor sub(const Tensor& a, Tensor&& b);
+Tensor sub(Tensor&& a, Tensor&& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& base, const Tensor& exponent);
@@ -45,6 +54,14 @@ Tensor cos(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);  ///< gradient 0 at 0
+/// The same on an operand given up (a temporary, or std::move): when nothing else sees it, the
+/// result is written over its array (these ops' gradients need only their output, or nothing).
+Tensor neg(Tensor&& x);
+Tensor exp(Tensor&& x);
+Tensor sqrt(Tensor&& x);
+Tensor tanh(Tensor&& x);
+Tensor sigmoid(Tensor&& x);
+Tensor relu(Tensor&& x);
 /// Limits to [low, high]; the gradient passes where low <= x <= high.
 Tensor clamp(const Tensor& x, double low, double high);
 
@@ -104,6 +121,18 @@ Tensor operator-(const Tensor& a, const Tensor& b);
 Tensor operator*(const Tensor& a, const Tensor& b);
 Tensor operator/(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& x);
+/// On operands given up (temporaries), + and - write over one of them when they can (add, sub).
+Tensor operator+(Tensor&& a, const Tensor& b);
+Tensor operator+(const Tensor& a, Tensor&& b);
+Tensor operator+(Tensor&& a, Tensor&& b);
+Tensor operator-(Tensor&& a, const Tensor& b);
+Tensor operator-(const Tensor& a, Tensor&& b);
+Tensor operator-(Tensor&& a, Tensor&& b);
+Tensor operator-(Tensor&& x);
+Tensor operator+(Tensor&& a, double b);
+Tensor operator-(Tensor&& a, double b);
+Tensor operator+(double a, Tensor&& b);
+Tensor operator-(double a, Tensor&& b);
 Tensor operator+(const Tensor& a, double b);
 Tensor operator-(const Tensor& a, double b);
 Tensor operator*(const Tensor& a, double b);

@@ -12,23 +12,58 @@ namespace xgrad {
 
 using detail::map_binary;
 
+// add and sub save nothing, so an operand the caller gave up (an rvalue) can hold the result
+// when nothing else sees it (detail::combine_in_place): x * w + b then makes one array, not two.
+namespace {
+const auto plus = [](const auto& x, const auto& y) { return x + y; };
+const auto minus = [](const auto& x, const auto& y) { return x - y; };
+
+// What the rvalue overloads share: the result is written over the operand the caller gave up
+// (`given_a` or `given_b`: a or b itself, or null) if it may hold it, else made anew.
+template <class Operation, class Record>
+Tensor reusing(const char* op, const Tensor& a, const Tensor& b, Tensor* given_a, Tensor* given_b,
+               Operation&& operation, Record&& record) {
+    if (given_a && detail::combine_in_place(a, b, true, operation)) return record(std::move(*given_a), a, b);
+    if (given_b && detail::combine_in_place(a, b, false, operation)) return record(std::move(*given_b), a, b);
+    return record(map_binary<true>(op, a, b, operation), a, b);
+}
+}  // namespace
+
 // add: grad_a = grad_out, grad_b = grad_out
-Tensor add(const Tensor& a, const Tensor& b) {
-    Tensor out = map_binary<true>("add", a, b, [](const auto& x, const auto& y) { return x + y; });
+namespace {
+Tensor record_add(Tensor&& out, const Tensor& a, const Tensor& b) {
     return record_op("add", std::move(out), {a, b}, {}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out, ctx.grad_out};
     });
 }
+}  // namespace
+Tensor add(const Tensor& a, const Tensor& b) { return record_add(map_binary<true>("add", a, b, plus), a, b); }
+Tensor add(Tensor&& a, const Tensor& b) {
+    return reusing("add", a, b, &a, nullptr, plus, record_add);
+}
+Tensor add(const Tensor& a, Tensor&& b) {
+    return reusing("add", a, b, nullptr, &b, plus, record_add);
+}
+Tensor add(Tensor&& a, Tensor&& b) { return reusing("add", a, b, &a, &b, plus, record_add); }
 
 // sub: grad_a = grad_out, grad_b = -grad_out
 // (a primitive, not add(a, neg(b)): one node and one array fewer, measured on the scalar chain,
 // where tanh's backward 1 - y² goes through it)
-Tensor sub(const Tensor& a, const Tensor& b) {
-    Tensor out = map_binary<true>("sub", a, b, [](const auto& x, const auto& y) { return x - y; });
+namespace {
+Tensor record_sub(Tensor&& out, const Tensor& a, const Tensor& b) {
     return record_op("sub", std::move(out), {a, b}, {}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out, ctx.needs_grad(1) ? -ctx.grad_out : Tensor()};
     });
 }
+}  // namespace
+Tensor sub(const Tensor& a, const Tensor& b) { return record_sub(map_binary<true>("sub", a, b, minus), a, b); }
+Tensor sub(Tensor&& a, const Tensor& b) {
+    return reusing("sub", a, b, &a, nullptr, minus, record_sub);
+}
+Tensor sub(const Tensor& a, Tensor&& b) {
+    return reusing("sub", a, b, nullptr, &b, minus, record_sub);
+}
+Tensor sub(Tensor&& a, Tensor&& b) { return reusing("sub", a, b, &a, &b, minus, record_sub); }
 
 // mul: grad_a = grad_out * b, grad_b = grad_out * a
 Tensor mul(const Tensor& a, const Tensor& b) {

@@ -83,6 +83,24 @@ Tensor map_elements(const char* op, const Tensor& x, F&& f) {
     });
 }
 
+/// True if an elementwise op may write its result over the array of `x`, an operand its caller
+/// gave up (an rvalue): nothing else sees it (Note [Sole owner]), and anomaly mode, which
+/// describes the inputs of an op whose result is not finite, is off.
+inline bool may_overwrite(const Tensor& x) { return sole_owner(x) && !anomaly_enabled(); }
+
+/// map_elements on an operand the caller gave up: f is applied over x's own array when
+/// may_overwrite(x), else into a new tensor. Then returns record(result, x), where x still
+/// stands for the operand as it was given (its graph node), even when result is x itself.
+template <class F, class Record>
+Tensor map_elements_reusing(const char* op, Tensor&& x, F&& f, Record&& record) {
+    if (!x.defined() || !may_overwrite(x)) return record(map_elements(op, x, f), x);
+    std::visit([&f](auto& array) {
+        auto* __restrict values = array.data();
+        for (std::size_t i = 0, size = array.size(); i < size; ++i) values[i] = f(values[i]);
+    }, x.storage()->array);
+    return record(std::move(x), x);
+}
+
 /// True if `small` broadcasts against `large` by repetition alone: `small` is a suffix of
 /// `large`'s shape, so `large` is a stack of contiguous blocks of `small`'s size.
 bool is_trailing_block(const Shape& small, const Shape& large);
@@ -153,6 +171,41 @@ Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, Kernel&& ker
         }
         return Tensor(xt::xarray<T>(kernel(array_a, array_b)));
     });
+}
+
+/// f(a, b) written over the array of `into` (a if into_a, else b), an operand the caller gave
+/// up, when it may hold the result: may_overwrite(into), it is not the other operand, the
+/// dtypes match, and the other operand has into's shape, one element (of no higher rank), or
+/// is a trailing block of it (so the result has into's shape). f takes and returns plain
+/// values. Returns false, with nothing written, for any other operands.
+template <class F>
+bool combine_in_place(const Tensor& a, const Tensor& b, bool into_a, F&& f) {
+    const Tensor& into = into_a ? a : b;
+    const Tensor& other = into_a ? b : a;
+    if (!into.defined() || !other.defined() || into.is_same(other) || into.dtype() != other.dtype() ||
+        !may_overwrite(into)) {
+        return false;
+    }
+    const Shape& shape = into.shape();
+    const Shape& other_shape = other.shape();
+    const bool scalar = other.size() == 1 && other_shape.size() <= shape.size();
+    if (other_shape != shape && !scalar && !is_trailing_block(other_shape, shape)) return false;
+    std::visit([&](auto& array) {
+        using T = value_type_of<decltype(array)>;
+        T* __restrict values = array.data();
+        const T* __restrict operand = other.value<T>().data();
+        const std::size_t size = array.size(), block = scalar ? 1 : other.size();
+        const auto apply = [&](T& value, T y) { value = into_a ? f(value, y) : f(y, value); };
+        if (scalar) {
+            const T y = operand[0];
+            for (std::size_t i = 0; i < size; ++i) apply(values[i], y);
+            return;
+        }
+        for (std::size_t start = 0; start < size; start += block) {
+            for (std::size_t j = 0; j < block; ++j) apply(values[start + j], operand[j]);
+        }
+    }, into.storage()->array);
+    return true;
 }
 
 /// Tensor(out_i = f(x_i, y_i)) for two arrays of one shape, in one loop: how an unrecorded

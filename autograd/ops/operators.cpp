@@ -22,4 +22,28 @@ Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); 
 Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
 Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
 
+Tensor operator+(Tensor&& a, const Tensor& b) { return add(std::move(a), b); }
+Tensor operator+(const Tensor& a, Tensor&& b) { return add(a, std::move(b)); }
+Tensor operator+(Tensor&& a, Tensor&& b) { return add(std::move(a), std::move(b)); }
+Tensor operator-(Tensor&& a, const Tensor& b) { return sub(std::move(a), b); }
+Tensor operator-(const Tensor& a, Tensor&& b) { return sub(a, std::move(b)); }
+Tensor operator-(Tensor&& a, Tensor&& b) { return sub(std::move(a), std::move(b)); }
+Tensor operator-(Tensor&& x) { return neg(std::move(x)); }
+Tensor operator+(Tensor&& a, double b) {
+    const Tensor constant = scalar_like(a, b);
+    return add(std::move(a), constant);
+}
+Tensor operator-(Tensor&& a, double b) {
+    const Tensor constant = scalar_like(a, -b);
+    return add(std::move(a), constant);
+}
+Tensor operator+(double a, Tensor&& b) {
+    const Tensor constant = scalar_like(b, a);
+    return add(constant, std::move(b));
+}
+Tensor operator-(double a, Tensor&& b) {
+    const Tensor constant = scalar_like(b, a);
+    return sub(constant, std::move(b));
+}
+
 }  // namespace xgrad

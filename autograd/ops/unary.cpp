@@ -13,15 +13,20 @@
 namespace xgrad {
 
 using detail::map_elements;
+using detail::map_elements_reusing;
 using detail::map_unary;
 
 // neg: grad_x = -grad_out
-Tensor neg(const Tensor& x) {
-    Tensor out = map_elements("neg", x, [](auto v) { return -v; });
+namespace {
+const auto negative = [](auto v) { return -v; };
+Tensor record_neg(Tensor&& out, const Tensor& x) {
     return record_op("neg", std::move(out), {x}, {}, [](const BackwardContext& ctx) {
         return Grads{-ctx.grad_out};
     });
 }
+}  // namespace
+Tensor neg(const Tensor& x) { return record_neg(map_elements("neg", x, negative), x); }
+Tensor neg(Tensor&& x) { return map_elements_reusing("neg", std::move(x), negative, record_neg); }
 
 // pow_scalar: grad_x = grad_out * c * x^(c-1)
 Tensor pow(const Tensor& base, double exponent) {
@@ -35,14 +40,20 @@ Tensor pow(const Tensor& base, double exponent) {
 }
 
 // exp: grad_x = grad_out * out
-Tensor exp(const Tensor& x) {
-    Tensor out = map_elements("exp", x, [](auto v) { return std::exp(v); });
+namespace {
+const auto exponential = [](auto v) { return std::exp(v); };
+Tensor record_exp(Tensor&& out, const Tensor& x) {
     return record_op("exp", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: no handle for the saved output
             return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto y) { return g * y; })};
         }
         return Grads{ctx.grad_out * ctx.saved(0)};
     });
+}
+}  // namespace
+Tensor exp(const Tensor& x) { return record_exp(map_elements("exp", x, exponential), x); }
+Tensor exp(Tensor&& x) {
+    return map_elements_reusing("exp", std::move(x), exponential, record_exp);
 }
 
 // log: grad_x = grad_out / x
@@ -54,11 +65,17 @@ Tensor log(const Tensor& x) {
 }
 
 // sqrt: grad_x = grad_out / (2 * out)
-Tensor sqrt(const Tensor& x) {
-    Tensor out = map_elements("sqrt", x, [](auto v) { return std::sqrt(v); });
+namespace {
+const auto square_root = [](auto v) { return std::sqrt(v); };
+Tensor record_sqrt(Tensor&& out, const Tensor& x) {
     return record_op("sqrt", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         return Grads{ctx.grad_out * 0.5 / ctx.saved(0)};
     });
+}
+}  // namespace
+Tensor sqrt(const Tensor& x) { return record_sqrt(map_elements("sqrt", x, square_root), x); }
+Tensor sqrt(Tensor&& x) {
+    return map_elements_reusing("sqrt", std::move(x), square_root, record_sqrt);
 }
 
 // abs: grad_x = grad_out * sign(x)   (sign(0) = 0)
@@ -87,8 +104,9 @@ Tensor cos(const Tensor& x) {
 }
 
 // tanh: grad_x = grad_out * (1 - out^2)
-Tensor tanh(const Tensor& x) {
-    Tensor out = map_elements("tanh", x, [](auto v) { return std::tanh(v); });
+namespace {
+const auto hyperbolic_tangent = [](auto v) { return std::tanh(v); };
+Tensor record_tanh(Tensor&& out, const Tensor& x) {
     return record_op("tanh", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
             return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto out) {
@@ -99,13 +117,19 @@ Tensor tanh(const Tensor& x) {
         return Grads{ctx.grad_out * (1.0 - y * y)};
     });
 }
+}  // namespace
+Tensor tanh(const Tensor& x) { return record_tanh(map_elements("tanh", x, hyperbolic_tangent), x); }
+Tensor tanh(Tensor&& x) {
+    return map_elements_reusing("tanh", std::move(x), hyperbolic_tangent, record_tanh);
+}
 
 // sigmoid: grad_x = grad_out * out * (1 - out)
 // 1 / (1 + exp(-x)) never overflows to NaN: exp(-x) = inf gives exactly 0.
-Tensor sigmoid(const Tensor& x) {
-    Tensor out = map_elements("sigmoid", x, [](auto v) {
-        return decltype(v)(1) / (decltype(v)(1) + std::exp(-v));
-    });
+namespace {
+const auto logistic = [](auto v) {
+    return decltype(v)(1) / (decltype(v)(1) + std::exp(-v));
+};
+Tensor record_sigmoid(Tensor&& out, const Tensor& x) {
     return record_op("sigmoid", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
             return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto out) {
@@ -116,18 +140,16 @@ Tensor sigmoid(const Tensor& x) {
         return Grads{ctx.grad_out * y * (1.0 - y)};
     });
 }
+}  // namespace
+Tensor sigmoid(const Tensor& x) { return record_sigmoid(map_elements("sigmoid", x, logistic), x); }
+Tensor sigmoid(Tensor&& x) {
+    return map_elements_reusing("sigmoid", std::move(x), logistic, record_sigmoid);
+}
 
 // relu: grad_x = where(out > 0, grad_out, 0)
-Tensor relu(const Tensor& x) {
-    // A plain loop: xt::where(a > 0, a, 0) is assigned element by element through a stepper.
-    Tensor out = map_unary("relu", x, [](const auto& a) {
-        using T = detail::value_type_of<decltype(a)>;
-        xt::xarray<T> positive_part = xt::xarray<T>::from_shape(a.shape());
-        const T* in = a.data();
-        T* result = positive_part.data();
-        for (std::size_t i = 0; i < a.size(); ++i) result[i] = in[i] > T(0) ? in[i] : T(0);
-        return positive_part;
-    });
+namespace {
+const auto positive_part = [](auto v) { return v > decltype(v)(0) ? v : decltype(v)(0); };
+Tensor record_relu(Tensor&& out, const Tensor& x) {
     return record_op("relu", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one selecting pass, no mask array
             return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto y) {
@@ -137,6 +159,11 @@ Tensor relu(const Tensor& x) {
         const auto positive = detail::mask_of(ctx.saved(0), [](const auto& a) { return a > 0; });
         return Grads{xgrad::where(positive, ctx.grad_out, detail::scalar_like(ctx.grad_out, 0.0))};
     });
+}
+}  // namespace
+Tensor relu(const Tensor& x) { return record_relu(map_elements("relu", x, positive_part), x); }
+Tensor relu(Tensor&& x) {
+    return map_elements_reusing("relu", std::move(x), positive_part, record_relu);
 }
 
 // clamp: grad_x = where(low <= x <= high, grad_out, 0)
