@@ -6,6 +6,7 @@
 
 #include "anomaly.hpp"
 #include "broadcast.hpp"
+#include "frontier.hpp"
 #include "grad_mode.hpp"
 #include "node.hpp"
 #include "ops.hpp"
@@ -148,65 +149,10 @@ void Engine::seed(Roots roots, Seeds& seeds, bool create_graph) {
     }
 }
 
-namespace {
-// The discovered nodes waiting to run, deepest first (Note [Backward sweep]): a max-heap by
-// depth, except that the deepest entry stays out of it, in `next`, while no heap entry is
-// deeper. On a chain each node is discovered deeper than all that wait and runs next, so it
-// goes through `next` with no heap operation (they were a tenth of the sweep's instructions).
-class Frontier {
-public:
-    struct Entry {
-        std::uint64_t depth;
-        Node* node;
-        const std::shared_ptr<Node>* owner;  // a root's or a consumer's edge: alive throughout
-        bool operator<(const Entry& other) const { return depth < other.depth; }
-    };
-
-    bool empty() const { return !has_next_ && heap_.empty(); }
-
-    void push(Entry entry) {
-        if (!has_next_) {
-            if (heap_.empty() || entry.depth >= heap_[0].depth) {
-                next_ = entry;
-                has_next_ = true;
-                return;
-            }
-        } else if (entry.depth > next_.depth) {
-            std::swap(entry, next_);  // the new entry is the deepest; the old one joins the heap
-        }
-        heap_.push_back(entry);
-        std::push_heap(heap_.begin(), heap_.end());
-    }
-
-    Entry pop() {
-        if (has_next_) {
-            has_next_ = false;
-            return next_;
-        }
-        std::pop_heap(heap_.begin(), heap_.end());
-        const Entry entry = heap_.back();
-        heap_.pop_back();
-        return entry;
-    }
-
-    /// Calls f(node) for every waiting node.
-    template <class F>
-    void for_each(F&& f) const {
-        if (has_next_) f(*next_.node);
-        for (const Entry& entry : heap_) f(*entry.node);
-    }
-
-private:
-    SmallVector<Entry, 32> heap_;  // as wide as most graphs get: no allocation
-    Entry next_{};
-    bool has_next_ = false;
-};
-}  // namespace
-
 void Engine::run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds) {
-    Frontier waiting;
+    detail::Frontier waiting;
     struct Cleanup {  // the nodes still waiting hold pending gradients
-        Frontier& waiting;
+        detail::Frontier& waiting;
         ~Cleanup() {
             waiting.for_each([](Node& node) { node.pending_grad_ = Tensor(); });
         }

@@ -93,7 +93,7 @@ inline bool may_overwrite(const Tensor& x) { return sole_owner(x) && !anomaly_en
 /// stands for the operand as it was given (its graph node), even when result is x itself.
 template <class F, class Record>
 Tensor map_elements_reusing(const char* op, Tensor&& x, F&& f, Record&& record) {
-    if (!x.defined() || !may_overwrite(x)) return record(map_elements(op, x, f), x);
+    if (!may_overwrite(x)) return record(map_elements(op, x, f), x);  // also if undefined
     std::visit([&f](auto& array) {
         auto* __restrict values = array.data();
         for (std::size_t i = 0, size = array.size(); i < size; ++i) values[i] = f(values[i]);
@@ -182,9 +182,8 @@ template <class F>
 bool combine_in_place(const Tensor& a, const Tensor& b, bool into_a, F&& f) {
     const Tensor& into = into_a ? a : b;
     const Tensor& other = into_a ? b : a;
-    if (!into.defined() || !other.defined() || into.is_same(other) || into.dtype() != other.dtype() ||
-        !may_overwrite(into)) {
-        return false;
+    if (!may_overwrite(into) || !other.defined() || into.is_same(other) || into.dtype() != other.dtype()) {
+        return false;  // may_overwrite is false for an undefined tensor
     }
     const Shape& shape = into.shape();
     const Shape& other_shape = other.shape();
