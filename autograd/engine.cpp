@@ -50,7 +50,7 @@ Tensor seed_for(const char* caller, const Tensor& root, const Tensor& given) {
 
 // Brings gradient `grad` for input `index` of `node` to that input's shape, or throws.
 Tensor fit_to_input(const Node& node, std::size_t index, const Node& input, Tensor grad) {
-    if (grad.dtype() == input.dtype() && grad.shape() == input.shape()) return grad;
+    if (grad.dtype() == input.dtype() && detail::same_shape(grad.shape(), input.shape())) return grad;
     const std::string where = "backward of '" + std::string(node.name()) + "': gradient for input " +
                               std::to_string(index);
     if (grad.dtype() != input.dtype()) {

@@ -11,6 +11,18 @@ namespace xgrad {
 /// A tensor shape: one extent per axis; the empty shape is a scalar.
 using Shape = xt::svector<std::size_t, 4>;
 
+namespace detail {
+/// a == b as an inline loop: Shape's operator== calls memcmp, which on the one- and two-axis
+/// shapes of a small graph costs more than the comparison itself. Internal.
+inline bool same_shape(const Shape& a, const Shape& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i] != b[i]) return false;
+    }
+    return true;
+}
+}  // namespace detail
+
 /// Operands whose shapes do not fit the operation.
 struct shape_error : std::invalid_argument {
     using std::invalid_argument::invalid_argument;

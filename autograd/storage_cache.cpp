@@ -12,13 +12,17 @@ namespace xgrad::detail {
 // computed, and the elements allocated; destroying it frees them again. On a graph of
 // scalars that was a third of the cost of an op. A Storage of up to `cached_elements` elements
 // is therefore not destroyed when its last owner lets go: it goes, array and all, on this
-// thread's list for its dtype and element count, and the next result of that size takes it
-// (resized in place if its shape differs, which reuses the elements). The lists are bounded
+// thread's list for its dtype, rank and element count, and the next result of that size and
+// rank takes it (given the new shape in place if it differs, which reuses the elements and
+// the stride vectors: keyed by element count alone, a (2,) gradient took the storage of a
+// (1, 2) activation and back, and recomputing and resizing the strides cost an op on W0 a
+// fifth of a tensor's creation). Ranks above `cached_rank` are not cached. The lists are bounded
 // by `cached_storage_bytes`; beyond that, and after thread exit, storages are deleted. Like
 // the block pools, the cache is off under AddressSanitizer.
 namespace {
 
 constexpr std::size_t cached_elements = 64;
+constexpr std::size_t cached_rank = 4;
 constexpr std::size_t cached_storage_bytes = std::size_t(128) << 20;
 
 struct CachedStorage {
@@ -32,7 +36,7 @@ struct CachedStorage {
 
 // Trivially destructible (usable while other thread_local objects are destroyed).
 struct StorageLists {
-    CachedStorage* head[2][cached_elements + 1];
+    CachedStorage* head[2][cached_rank + 1][cached_elements + 1];  ///< [dtype][rank][elements]
     std::size_t bytes;
     bool draining;  ///< this thread's DrainStorages exists (a plain flag: checked on every free)
     bool closed;
@@ -43,6 +47,10 @@ std::size_t element_count(const Storage& storage) {
     return std::visit([](const auto& array) { return array.size(); }, storage.array);
 }
 
+std::size_t rank_of(const Storage& storage) {
+    return std::visit([](const auto& array) { return array.dimension(); }, storage.array);
+}
+
 std::size_t entry_bytes(const Storage& storage, std::size_t elements) {
     return sizeof(CachedStorage) + elements * (storage.array.index() == 0 ? sizeof(float) : sizeof(double));
 }
@@ -50,11 +58,13 @@ std::size_t entry_bytes(const Storage& storage, std::size_t elements) {
 void release_storages() noexcept {
     StorageLists& lists = storage_lists;
     for (auto& by_dtype : lists.head) {
-        for (CachedStorage*& head : by_dtype) {
-            while (head != nullptr) {
-                CachedStorage* next = head->next;
-                delete head;
-                head = next;
+        for (auto& by_rank : by_dtype) {
+            for (CachedStorage*& head : by_rank) {
+                while (head != nullptr) {
+                    CachedStorage* next = head->next;
+                    delete head;
+                    head = next;
+                }
             }
         }
     }
@@ -81,20 +91,21 @@ void drain_storages_at_exit() {
     storage_lists.draining = true;
 }
 
-// The shared_ptr deleter of a cacheable Storage: back on the list, or deleted.
+// The shared_ptr deleter of a cacheable Storage: back on the list of its rank now, or deleted.
 struct Recycle {
     CachedStorage* owner;
     void operator()(Storage*) const noexcept {
         StorageLists& lists = storage_lists;
         const std::size_t elements = owner->elements;
         const std::size_t bytes = entry_bytes(owner->storage, elements);
-        if (lists.closed || element_count(owner->storage) != elements ||
+        const std::size_t rank = rank_of(owner->storage);
+        if (lists.closed || element_count(owner->storage) != elements || rank > cached_rank ||
             lists.bytes + bytes > cached_storage_bytes) {
             delete owner;
             return;
         }
         if (!lists.draining) drain_storages_at_exit();
-        CachedStorage*& head = lists.head[owner->storage.array.index()][elements];
+        CachedStorage*& head = lists.head[owner->storage.array.index()][rank][elements];
         owner->next = head;
         head = owner;
         lists.bytes += bytes;
@@ -107,17 +118,18 @@ template <class T>
 std::shared_ptr<Storage> make_storage(const Shape& shape) {
     std::size_t elements = 1;
     for (std::size_t extent : shape) elements *= extent;
-    if (!pools_enabled || elements > cached_elements) {
+    if (!pools_enabled || elements > cached_elements || shape.size() > cached_rank) {
         return make_pooled<Storage>(std::in_place_type<T>, shape);
     }
     StorageLists& lists = storage_lists;
-    CachedStorage*& head = lists.head[std::is_same_v<T, float> ? 0 : 1][elements];
+    CachedStorage*& head = lists.head[std::is_same_v<T, float> ? 0 : 1][shape.size()][elements];
     CachedStorage* entry = head;
     if (entry != nullptr) {
         head = entry->next;
         lists.bytes -= entry_bytes(entry->storage, elements);
         entry->storage.version = 0;
-        std::get<xt::xarray<T>>(entry->storage.array).resize(shape);
+        auto& array = std::get<xt::xarray<T>>(entry->storage.array);
+        if (!same_shape(array.shape(), shape)) array.resize(shape);
     } else {
         if (!lists.draining) drain_storages_at_exit();
         entry = new CachedStorage(std::in_place_type<T>, shape, elements);

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "module.hpp"
 
@@ -18,21 +19,25 @@ Activation parse_activation(const std::string& name);
 class Identity : public Module {
 public:
     Tensor forward(const Tensor& input) override { return input; }
+    Tensor forward_consuming(Tensor&& input) override { return std::move(input); }
 };
 
 class ReLU : public Module {
 public:
     Tensor forward(const Tensor& input) override { return relu(input); }
+    Tensor forward_consuming(Tensor&& input) override { return relu(std::move(input)); }
 };
 
 class Tanh : public Module {
 public:
     Tensor forward(const Tensor& input) override { return tanh(input); }
+    Tensor forward_consuming(Tensor&& input) override { return tanh(std::move(input)); }
 };
 
 class Sigmoid : public Module {
 public:
     Tensor forward(const Tensor& input) override { return sigmoid(input); }
+    Tensor forward_consuming(Tensor&& input) override { return sigmoid(std::move(input)); }
 };
 
 /// x for x > 0, slope·x otherwise (gradient slope at 0).

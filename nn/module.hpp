@@ -21,7 +21,14 @@ public:
 
     /// Maps an input batch to an output batch.
     virtual Tensor forward(const Tensor& input) = 0;
+    /// The same for an input the caller gives up (a temporary, or std::move of a handle): a
+    /// module may then write its output over the input's array, when nothing else sees it
+    /// (Note [Sole owner] in autograd/node.hpp) and the shapes agree. Same values, same
+    /// gradients, one array fewer: the elementwise activations do it, and Sequential hands
+    /// each module's output on to the next this way. By default, forward(input).
+    virtual Tensor forward_consuming(Tensor&& input) { return forward(input); }
     Tensor operator()(const Tensor& input) { return forward(input); }
+    Tensor operator()(Tensor&& input) { return forward_consuming(std::move(input)); }
 
     /// Every parameter of this module and its children, in registration order.
     std::vector<Tensor> parameters() const;

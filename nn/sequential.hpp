@@ -17,7 +17,9 @@ public:
     explicit Sequential(std::vector<std::shared_ptr<Module>> modules);
     /// Appends a module; returns *this for chaining.
     Sequential& add(std::shared_ptr<Module> module);
+    /// The first module gets `input`; each later one the output before it, given up.
     Tensor forward(const Tensor& input) override;
+    Tensor forward_consuming(Tensor&& input) override;
     std::size_t size() const { return modules_.size(); }
     Module& operator[](std::size_t i) const { return *modules_.at(i); }
 
@@ -40,6 +42,9 @@ public:
     explicit MLP(const std::vector<std::size_t>& sizes, Options options);
     explicit MLP(const std::vector<std::size_t>& sizes) : MLP(sizes, Options()) {}
     Tensor forward(const Tensor& input) override { return layers_->forward(input); }
+    Tensor forward_consuming(Tensor&& input) override {
+        return layers_->forward_consuming(std::move(input));
+    }
     /// The i-th Linear layer.
     Linear& linear(std::size_t i) const { return *linears_.at(i); }
     std::size_t depth() const { return linears_.size(); }

@@ -8,13 +8,10 @@
 
 namespace xgrad::detail {
 
-void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
-    if (a.dtype() != b.dtype()) {
-        throw dtype_error(std::string(op) + ": float32 and float64 mixed (" +
-                          dtype_name(a.dtype()) + shape_str(a.shape()) + " and " +
-                          dtype_name(b.dtype()) + shape_str(b.shape()) +
-                          "); convert one with .to(Dtype)");
-    }
+void throw_mixed_dtypes(const char* op, const Tensor& a, const Tensor& b) {
+    throw dtype_error(std::string(op) + ": float32 and float64 mixed (" + dtype_name(a.dtype()) +
+                      shape_str(a.shape()) + " and " + dtype_name(b.dtype()) +
+                      shape_str(b.shape()) + "); convert one with .to(Dtype)");
 }
 
 bool is_trailing_block(const Shape& small, const Shape& large) {
@@ -22,8 +19,8 @@ bool is_trailing_block(const Shape& small, const Shape& large) {
     return std::equal(small.begin(), small.end(), large.end() - small.size());
 }
 
-void check_defined(const char* op, const Tensor& x) {
-    if (!x.defined()) throw value_error(std::string(op) + ": an operand is an undefined tensor");
+void throw_undefined_operand(const char* op) {
+    throw value_error(std::string(op) + ": an operand is an undefined tensor");
 }
 
 std::size_t normalize_axis(const char* op, int axis, std::size_t rank) {

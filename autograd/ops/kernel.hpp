@@ -40,11 +40,20 @@ struct element_type<Operand, std::void_t<typename std::decay_t<Operand>::value_t
 template <class Array>
 using value_type_of = typename element_type<Array>::type;
 
+[[noreturn]] void throw_mixed_dtypes(const char* op, const Tensor& a, const Tensor& b);
+[[noreturn]] void throw_undefined_operand(const char* op);
+
+// Every op runs these checks on every call: inline, with the message built out of line.
+
 /// Throws dtype_error if `a` and `b` differ in dtype.
-void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
+inline void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
+    if (a.dtype() != b.dtype()) throw_mixed_dtypes(op, a, b);
+}
 
 /// Throws value_error naming `op` if `x` is undefined.
-void check_defined(const char* op, const Tensor& x);
+inline void check_defined(const char* op, const Tensor& x) {
+    if (!x.defined()) throw_undefined_operand(op);
+}
 
 /// A zero-dimensional tensor of `like`'s dtype.
 inline Tensor scalar_like(const Tensor& like, double value) { return scalar(value, like.dtype()); }
@@ -137,7 +146,7 @@ Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, Kernel&& ker
             }
             return result;
         };
-        if (array_a.shape() == array_b.shape()) {
+        if (same_shape(array_a.shape(), array_b.shape())) {
             return fill(array_a.shape(), [&](auto i) { return kernel(x[i], y[i]); },
                         [&] { return kernel(array_a, array_b); });
         }
@@ -228,7 +237,7 @@ template <class F>
 Tensor zip_saved(const Tensor& grad, const BackwardContext& ctx, std::size_t i, F&& f) {
     return visit(grad, [&](const auto& array) {
         const auto& saved = ctx.saved_value<value_type_of<decltype(array)>>(i);
-        return saved.shape() == array.shape() ? zip_arrays(array, saved, f) : Tensor();
+        return same_shape(saved.shape(), array.shape()) ? zip_arrays(array, saved, f) : Tensor();
     });
 }
 
@@ -240,7 +249,7 @@ Tensor zip_saved_last_use(const Tensor& grad, const BackwardContext& ctx, std::s
     if (!sole_owner(grad) || anomaly_enabled()) return zip_saved(grad, ctx, i, std::forward<F>(f));
     return std::visit([&](auto& array) {
         const auto& saved = ctx.saved_value<value_type_of<decltype(array)>>(i);
-        if (saved.shape() != array.shape()) return Tensor();
+        if (!same_shape(saved.shape(), array.shape())) return Tensor();
         auto* __restrict values = array.data();
         const auto* __restrict other = saved.data();
         for (std::size_t k = 0, size = array.size(); k < size; ++k) values[k] = f(values[k], other[k]);

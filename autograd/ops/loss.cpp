@@ -104,7 +104,7 @@ void check_same_shape(const char* op, const Tensor& a, const char* a_name, const
     detail::check_defined(op, a);
     detail::check_defined(op, b);
     detail::check_same_dtype(op, a, b);
-    if (a.shape() != b.shape()) {
+    if (!detail::same_shape(a.shape(), b.shape())) {
         throw shape_error(std::string(op) + ": " + a_name + " " + shape_str(a.shape()) + " and " +
                           b_name + " " + shape_str(b.shape()) +
                           " differ in shape (losses do not broadcast)");

@@ -97,6 +97,44 @@ TEST_CASE("a small result reuses a freed array of its size, with a fresh version
     CHECK(c.value<float>() == xt::xarray<float>{{2.5f, 2.5f}, {2.5f, 2.5f}, {2.5f, 2.5f}});
 }
 
+TEST_CASE("a freed array is reused by a result of its rank; one of another rank takes another" *
+          doctest::skip(!detail::pools_enabled)) {
+    release_cached_memory();
+    const Tensor row = full({1, 2}, 1.0);
+    const Tensor flat = full({2}, 1.0);
+    const float* freed_row = nullptr;
+    const float* freed_flat = nullptr;
+    {
+        const Tensor r = row * 2.0;
+        const Tensor f = flat * 2.0;
+        freed_row = data_of(r);
+        freed_flat = data_of(f);
+    }
+    const Tensor f = flat + 1.0;  // two elements, rank 1: the flat one's array, not the row's
+    CHECK(data_of(f) == freed_flat);
+    const Tensor r = row + 1.0;
+    CHECK(data_of(r) == freed_row);
+    CHECK(r.shape() == Shape{1, 2});
+    CHECK(f.value<float>() == xt::xarray<float>{2, 2});
+    CHECK(r.value<float>() == xt::xarray<float>{{2, 2}});
+}
+
+TEST_CASE("an array reshaped in place goes back on the list of the rank it has now" *
+          doctest::skip(!detail::pools_enabled)) {
+    release_cached_memory();
+    const float* reshaped = nullptr;
+    {
+        Tensor t = full({2}, 1.0) * 2.0;
+        t.mutable_value<float>().reshape({1, 2});  // same elements, rank 2
+        reshaped = data_of(t);
+    }
+    const Tensor flat = full({2}, 3.0);
+    CHECK(data_of(flat) != reshaped);
+    const Tensor row = full({1, 2}, 3.0);
+    CHECK(data_of(row) == reshaped);
+    CHECK(row.value<float>() == xt::xarray<float>{{3, 3}});
+}
+
 TEST_CASE("an array resized in place is not put back on the list of its old size" *
           doctest::skip(!detail::pools_enabled)) {
     release_cached_memory();

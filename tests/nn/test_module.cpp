@@ -122,3 +122,82 @@ TEST_CASE("parameters are shared handles: changing one in place changes the modu
     init::set_constant(w, 0.5);
     CHECK(at(net.linear(0).weight(), 3) == 0.5);
 }
+
+TEST_CASE("an activation given up its input writes over it; the values and gradients agree") {
+    for (const auto activation : {Activation::relu, Activation::tanh, Activation::sigmoid}) {
+        CAPTURE(activation_name(activation));
+        const auto module = make_activation(activation);
+        Linear layer(3, 2);
+        const Tensor x = Tensor({{0.5, -1.0, 2.0}, {1.5, 0.25, -0.75}});
+
+        const Tensor kept = (*module)(layer(x));
+        sum(kept).backward();
+        const Tensor weight_grad = layer.weight().grad().clone();
+        layer.zero_grad();
+
+        Tensor hidden = layer(x);
+        const float* array = hidden.value<float>().data();
+        const Tensor consumed = (*module)(std::move(hidden));
+        CHECK(consumed.value<float>().data() == array);  // no second array
+        CHECK(consumed.value<float>() == kept.value<float>());
+        sum(consumed).backward();
+        CHECK(layer.weight().grad().value<float>() == weight_grad.value<float>());
+    }
+}
+
+TEST_CASE("a module never writes over an input someone still holds") {
+    Sigmoid sigmoid;
+    const Tensor x = Tensor({0.5, -1.0});
+    Tensor copy = x;  // a second handle: not the module's to overwrite
+    const Tensor y = sigmoid(std::move(copy));
+    CHECK(x.value<float>() == xt::xarray<float>{0.5f, -1.0f});
+    CHECK(y.value<float>().data() != x.value<float>().data());
+
+    Sequential model({std::make_shared<Sigmoid>(), std::make_shared<Tanh>()});
+    const Tensor out = model(x);  // the first module gets the caller's input as it is
+    CHECK(x.value<float>() == xt::xarray<float>{0.5f, -1.0f});
+    CHECK(at(out, 0) == doctest::Approx(std::tanh(1 / (1 + std::exp(-0.5)))));
+    const Tensor leaf = Tensor({0.5, -1.0}).set_requires_grad();
+    Tensor leaf_handle = leaf;
+    const Tensor z = model(std::move(leaf_handle));  // a leaf is never overwritten
+    CHECK(leaf.value<float>() == xt::xarray<float>{0.5f, -1.0f});
+    sum(z).backward();
+    CHECK(leaf.grad().defined());
+}
+
+namespace {
+// Passes its input through, noting which forward Sequential called.
+struct Probe : Module {
+    int by_reference = 0, consuming = 0;
+    Tensor forward(const Tensor& input) override {
+        ++by_reference;
+        return input;
+    }
+    Tensor forward_consuming(Tensor&& input) override {
+        ++consuming;
+        return std::move(input);
+    }
+};
+}  // namespace
+
+TEST_CASE("Sequential hands each output on to the next module as a temporary") {
+    const auto first = std::make_shared<Probe>(), second = std::make_shared<Probe>();
+    Sequential model({first, std::make_shared<Linear>(2, 2), second, std::make_shared<Sigmoid>()});
+    const Tensor x = Tensor({{1.0, -2.0}});
+    const Tensor out = model(x);
+    CHECK(first->by_reference == 1);  // the caller's input, which it still holds
+    CHECK(first->consuming == 0);
+    CHECK(second->consuming == 1);  // the Linear's output, which nobody else holds
+    CHECK(second->by_reference == 0);
+    model(Tensor({{1.0, -2.0}}));  // a temporary is given up from the first module on
+    CHECK(first->consuming == 1);
+
+    auto& linear = dynamic_cast<Linear&>(model[1]);
+    const Tensor expected = sigmoid(linear(x));
+    CHECK(out.value<float>() == expected.value<float>());
+    sum(out).backward();
+    const Tensor sequential_grad = linear.weight().grad().clone();
+    linear.zero_grad();
+    sum(expected).backward();
+    CHECK(linear.weight().grad().value<float>() == sequential_grad.value<float>());
+}
