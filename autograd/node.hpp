@@ -116,7 +116,7 @@ public:
     const Shape& shape() const { return shape_; }
     Dtype dtype() const { return dtype_; }
     /// The input nodes, indexed like the op's inputs (a vector-like range).
-    const SmallVector<std::shared_ptr<Node>, 2>& inputs() const { return inputs_; }
+    const SmallVector<std::shared_ptr<Node>, 3>& inputs() const { return inputs_; }
     /// True once a backward without retain_graph has freed the saved values.
     bool released() const { return released_; }
 
@@ -133,7 +133,7 @@ private:
     std::uint64_t depth_ = 0;  ///< one above the deepest of its inputs (a leaf: 0)
     std::uint64_t visit_mark_ = 0;  ///< engine scratch, valid only inside one backward call
     Tensor pending_grad_;  ///< engine scratch
-    SmallVector<std::shared_ptr<Node>, 2> inputs_;
+    SmallVector<std::shared_ptr<Node>, 3> inputs_;  ///< inline up to linear's x, W, b
     Dtype dtype_;
     bool is_leaf_ = false;
     bool released_ = false;

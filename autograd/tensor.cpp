@@ -83,8 +83,6 @@ Tensor& Tensor::set_requires_grad(bool requires) {
 
 bool Tensor::is_leaf() const { return !impl_ || !impl_->node || impl_->node->is_leaf(); }
 
-Tensor Tensor::grad() const { return impl("grad").grad; }
-
 void Tensor::set_grad(Tensor grad) {
     auto& self = impl("set_grad");
     if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype())) {

@@ -89,8 +89,11 @@ public:
     Tensor& set_requires_grad(bool requires = true);
     /// True for tensors created by the user rather than by a recorded operation.
     bool is_leaf() const;
-    /// Accumulated gradient of a leaf; undefined until a backward reaches it.
-    Tensor grad() const;
+    /// Accumulated gradient of a leaf; undefined until a backward reaches it. A reference to
+    /// the tensor's own slot (as in libtorch, no handle copied): a backward or set_grad() that
+    /// replaces the gradient changes what it shows, and it lives as long as this tensor does.
+    /// Copy it (Tensor g = x.grad()) to keep the gradient of a moment.
+    const Tensor& grad() const;
     /// Replaces the accumulated gradient (undefined to clear it).
     void set_grad(Tensor grad);
     /// Sets the accumulated gradient to zeros, keeping its storage.
@@ -201,10 +204,15 @@ inline std::uint64_t Tensor::version() const { return impl("version").storage->v
 
 inline bool Tensor::requires_grad() const { return impl_ && impl_->node != nullptr; }
 
-inline const std::shared_ptr<Node>& Tensor::node() const {
-    static const std::shared_ptr<Node> none;
-    return impl_ ? impl_->node : none;
-}
+inline const Tensor& Tensor::grad() const { return impl("grad").grad; }
+
+namespace detail {
+// Constant-initialised at namespace scope: a function-local static would test its guard on
+// every call of node(), which every recorded op makes once per input.
+inline const std::shared_ptr<Node> no_node;
+}  // namespace detail
+
+inline const std::shared_ptr<Node>& Tensor::node() const { return impl_ ? impl_->node : detail::no_node; }
 
 inline std::size_t Tensor::size() const {
     const auto& array = impl("size").storage->array;

@@ -217,7 +217,7 @@ SGD::SGD(std::vector<Tensor> parameters, const SGDOptions& options)
 
 void SGD::update(std::size_t index, std::uint64_t count) {
     Tensor& param = parameter(index);
-    const Tensor grad = param.grad();
+    const Tensor& grad = param.grad();
     dispatch(param.dtype(), [&](auto zero) {
         using T = decltype(zero);
         const T lr = static_cast<T>(learning_rate());
@@ -263,7 +263,7 @@ Adam::Adam(std::string name, std::vector<Tensor> parameters, const AdamOptions& 
 
 void Adam::update(std::size_t index, std::uint64_t count) {
     Tensor& param = parameter(index);
-    const Tensor grad = param.grad();
+    const Tensor& grad = param.grad();
     const double t = static_cast<double>(count);
     const double bias_correction1 = 1.0 - std::pow(options_.beta1, t);
     const double bias_correction2 = 1.0 - std::pow(options_.beta2, t);

@@ -117,3 +117,20 @@ TEST_CASE("README tour") {
     CHECK(report.passed);
     CHECK(dot.find("w = leaf\\n(2, 2) float64\\nvalue [0.5, -1, 2, 0.25]\\ngrad [") != std::string::npos);
 }
+
+TEST_CASE("grad() refers to the tensor's gradient slot; a copy keeps the gradient of a moment") {
+    const Tensor x = Tensor({1.0, 2.0}).set_requires_grad();
+    const Tensor& slot = x.grad();
+    CHECK_FALSE(slot.defined());
+    sum(x * 3.0).backward();
+    REQUIRE(slot.defined());
+    CHECK(slot.value<float>() == xt::xarray<float>{3, 3});
+    const Tensor kept = x.grad();
+    sum(x * 2.0).backward();  // accumulates: the slot shows the sum, the copy what it was
+    CHECK(slot.value<float>() == xt::xarray<float>{5, 5});
+    CHECK(kept.value<float>() == xt::xarray<float>{3, 3});
+    Tensor y = x;
+    y.set_grad(Tensor());
+    CHECK_FALSE(slot.defined());
+    CHECK_THROWS_AS(Tensor().grad(), value_error);
+}
