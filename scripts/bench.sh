@@ -20,8 +20,12 @@ fi
 # Let the benchmarks pick 1 or 2 OpenBLAS threads (openblas_set_num_threads); the pool is
 # created with 2. No OpenMP pool is involved.
 export OPENBLAS_NUM_THREADS=2
+# The repetitions of all benchmarks run in a shuffled order: this machine's speed drifts by
+# up to 1.7x within minutes, and run back to back, autograd and its twin met different speeds
+# (W0's ratio read 3.1 to 5.7 in three runs of one build; interleaved medians hold steadier).
 build/benchmarks/bench_train_step --benchmark_format=json --benchmark_out="$json" \
-  --benchmark_out_format=json --benchmark_repetitions="${BENCH_REPETITIONS:-3}" \
+  --benchmark_out_format=json --benchmark_repetitions="${BENCH_REPETITIONS:-5}" \
+  --benchmark_enable_random_interleaving=true \
   --benchmark_report_aggregates_only=true ${BENCH_FLAGS:-} >/dev/null
 jsons=("$json")
 if [ -n "$torch_exe" ]; then
