@@ -90,9 +90,10 @@ public:
     /// True for tensors created by the user rather than by a recorded operation.
     bool is_leaf() const;
     /// Accumulated gradient of a leaf; undefined until a backward reaches it. A reference to
-    /// the tensor's own slot (as in libtorch, no handle copied): a backward or set_grad() that
-    /// replaces the gradient changes what it shows, and it lives as long as this tensor does.
-    /// Copy it (Tensor g = x.grad()) to keep the gradient of a moment.
+    /// the gradient slot (as in libtorch; no handle copied), valid while the tensor's data
+    /// lives (any handle on it): a later backward or set_grad() changes what it shows. A copy
+    /// (Tensor g = x.grad()) holds the gradient tensor of that moment, but shares its array:
+    /// zero_grad() and nn::clip_grad_norm change that in place. clone() for a snapshot.
     const Tensor& grad() const;
     /// Replaces the accumulated gradient (undefined to clear it).
     void set_grad(Tensor grad);

@@ -16,27 +16,32 @@ std::string activation_name(Activation activation);
 /// The inverse of activation_name; throws value_error listing the valid names.
 Activation parse_activation(const std::string& name);
 
+// The activations that override forward_consuming are final: a subclass that overrode only
+// forward would be skipped wherever the module is given a temporary (Note in module.hpp).
+
 class Identity : public Module {
 public:
     Tensor forward(const Tensor& input) override { return input; }
-    Tensor forward_consuming(Tensor&& input) override { return std::move(input); }
 };
 
-class ReLU : public Module {
+class ReLU final : public Module {
 public:
     Tensor forward(const Tensor& input) override { return relu(input); }
+    /// relu written over `input`'s array when nothing else sees it.
     Tensor forward_consuming(Tensor&& input) override { return relu(std::move(input)); }
 };
 
-class Tanh : public Module {
+class Tanh final : public Module {
 public:
     Tensor forward(const Tensor& input) override { return tanh(input); }
+    /// tanh written over `input`'s array when nothing else sees it.
     Tensor forward_consuming(Tensor&& input) override { return tanh(std::move(input)); }
 };
 
-class Sigmoid : public Module {
+class Sigmoid final : public Module {
 public:
     Tensor forward(const Tensor& input) override { return sigmoid(input); }
+    /// sigmoid written over `input`'s array when nothing else sees it.
     Tensor forward_consuming(Tensor&& input) override { return sigmoid(std::move(input)); }
 };
 

@@ -23,9 +23,14 @@ public:
     virtual Tensor forward(const Tensor& input) = 0;
     /// The same for an input the caller gives up (a temporary, or std::move of a handle): a
     /// module may then write its output over the input's array, when nothing else sees it
-    /// (Note [Sole owner] in autograd/node.hpp) and the shapes agree. Same values, same
+    /// (Note [Sole owner] in autograd/node.hpp: not while another handle, a node's saved
+    /// value or a leaf's gradient slot refers to it) and the shapes agree. Same values, same
     /// gradients, one array fewer: the elementwise activations do it, and Sequential hands
-    /// each module's output on to the next this way. By default, forward(input).
+    /// each module's output on to the next this way. An input that is not written over is
+    /// left as it was. By default, forward(input).
+    /// A class that overrides both must be final, or mark both final: a subclass that
+    /// overrode only forward would not be called on temporaries. The nn classes that
+    /// override it (ReLU, Tanh, Sigmoid, Sequential, MLP) do.
     virtual Tensor forward_consuming(Tensor&& input) { return forward(input); }
     Tensor operator()(const Tensor& input) { return forward(input); }
     Tensor operator()(Tensor&& input) { return forward_consuming(std::move(input)); }

@@ -309,7 +309,7 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
     require(max_norm >= 0.0, "clip_grad_norm", "max_norm", ">= 0", max_norm);
     double sum_of_squares = 0.0;
     for (const Tensor& parameter : parameters) {
-        const Tensor grad = parameter.grad();
+        const Tensor& grad = parameter.grad();
         if (!grad.defined()) continue;
         visit(grad, [&](const auto& array) {
             for (const auto x : array) sum_of_squares += static_cast<double>(x) * x;

@@ -16,14 +16,16 @@ Sequential& Sequential::add(std::shared_ptr<Module> module) {
 // Linear's output instead of making a second array (on W0, two tensors fewer a step).
 Tensor Sequential::forward(const Tensor& input) {
     if (modules_.empty()) return input;
-    Tensor x = modules_.front()->forward(input);
-    for (std::size_t i = 1; i < modules_.size(); ++i) x = modules_[i]->forward_consuming(std::move(x));
-    return x;
+    return pass_on(modules_.front()->forward(input));
 }
 
 Tensor Sequential::forward_consuming(Tensor&& input) {
-    Tensor x = std::move(input);
-    for (auto& module : modules_) x = module->forward_consuming(std::move(x));
+    if (modules_.empty()) return input;  // a copy: an input not written over is left as it was
+    return pass_on(modules_.front()->forward_consuming(std::move(input)));
+}
+
+Tensor Sequential::pass_on(Tensor x) {
+    for (std::size_t i = 1; i < modules_.size(); ++i) x = modules_[i]->forward_consuming(std::move(x));
     return x;
 }
 

@@ -2,6 +2,7 @@
 /// Sequential containers and the MLP builder.
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "activation.hpp"
@@ -17,13 +18,18 @@ public:
     explicit Sequential(std::vector<std::shared_ptr<Module>> modules);
     /// Appends a module; returns *this for chaining.
     Sequential& add(std::shared_ptr<Module> module);
-    /// The first module gets `input`; each later one the output before it, given up.
-    Tensor forward(const Tensor& input) override;
-    Tensor forward_consuming(Tensor&& input) override;
+    /// The first module gets `input`; each later one the output before it, given up
+    /// (forward_consuming). Final, like forward_consuming: to compute something else, write
+    /// a Module that holds a Sequential.
+    Tensor forward(const Tensor& input) final;
+    /// The same, with `input` given up to the first module.
+    Tensor forward_consuming(Tensor&& input) final;
     std::size_t size() const { return modules_.size(); }
     Module& operator[](std::size_t i) const { return *modules_.at(i); }
 
 private:
+    /// The first module's output through the others.
+    Tensor pass_on(Tensor x);
     std::vector<std::shared_ptr<Module>> modules_;
 };
 
@@ -41,8 +47,10 @@ public:
     /// e.g. MLP({784, 128, 10}) or MLP({2, 2, 2}, {Activation::sigmoid, Activation::sigmoid}).
     explicit MLP(const std::vector<std::size_t>& sizes, Options options);
     explicit MLP(const std::vector<std::size_t>& sizes) : MLP(sizes, Options()) {}
-    Tensor forward(const Tensor& input) override { return layers_->forward(input); }
-    Tensor forward_consuming(Tensor&& input) override {
+    /// Final, like Sequential's: to compute something else, write a Module holding an MLP.
+    Tensor forward(const Tensor& input) final { return layers_->forward(input); }
+    /// The same, with `input` given up to the first layer.
+    Tensor forward_consuming(Tensor&& input) final {
         return layers_->forward_consuming(std::move(input));
     }
     /// The i-th Linear layer.

@@ -31,7 +31,8 @@ jsons=("$json")
 if [ -n "$torch_exe" ]; then
   torch_json="${out%.md}-libtorch.json"
   "$torch_exe" --benchmark_out="$torch_json" --benchmark_out_format=json \
-    --benchmark_repetitions="${BENCH_REPETITIONS:-3}" --benchmark_report_aggregates_only=true \
+    --benchmark_repetitions="${BENCH_REPETITIONS:-5}" --benchmark_enable_random_interleaving=true \
+    --benchmark_report_aggregates_only=true \
     ${BENCH_FLAGS:-} >/dev/null
   jsons+=("$torch_json")
 fi

@@ -118,7 +118,7 @@ TEST_CASE("README tour") {
     CHECK(dot.find("w = leaf\\n(2, 2) float64\\nvalue [0.5, -1, 2, 0.25]\\ngrad [") != std::string::npos);
 }
 
-TEST_CASE("grad() refers to the tensor's gradient slot; a copy keeps the gradient of a moment") {
+TEST_CASE("grad() refers to the tensor's gradient slot; a copy holds the gradient of its moment") {
     const Tensor x = Tensor({1.0, 2.0}).set_requires_grad();
     const Tensor& slot = x.grad();
     CHECK_FALSE(slot.defined());
@@ -129,6 +129,11 @@ TEST_CASE("grad() refers to the tensor's gradient slot; a copy keeps the gradien
     sum(x * 2.0).backward();  // accumulates: the slot shows the sum, the copy what it was
     CHECK(slot.value<float>() == xt::xarray<float>{5, 5});
     CHECK(kept.value<float>() == xt::xarray<float>{3, 3});
+    const Tensor current = x.grad();
+    const Tensor snapshot = x.grad().clone();
+    Tensor(x).zero_grad();  // in place: a copy shares the array, a clone does not
+    CHECK(current.value<float>() == xt::xarray<float>{0, 0});
+    CHECK(snapshot.value<float>() == xt::xarray<float>{5, 5});
     Tensor y = x;
     y.set_grad(Tensor());
     CHECK_FALSE(slot.defined());

@@ -130,7 +130,9 @@ TEST_CASE("an activation given up its input writes over it; the values and gradi
         Linear layer(3, 2);
         const Tensor x = Tensor({{0.5, -1.0, 2.0}, {1.5, 0.25, -0.75}});
 
-        const Tensor kept = (*module)(layer(x));
+        const Tensor first = layer(x);  // a named input: forward(const Tensor&), a new array
+        const Tensor kept = module->forward(first);
+        CHECK(kept.value<float>().data() != first.value<float>().data());
         sum(kept).backward();
         const Tensor weight_grad = layer.weight().grad().clone();
         layer.zero_grad();
@@ -157,17 +159,24 @@ TEST_CASE("a module never writes over an input someone still holds") {
     const Tensor out = model(x);  // the first module gets the caller's input as it is
     CHECK(x.value<float>() == xt::xarray<float>{0.5f, -1.0f});
     CHECK(at(out, 0) == doctest::Approx(std::tanh(1 / (1 + std::exp(-0.5)))));
-    const Tensor leaf = Tensor({0.5, -1.0}).set_requires_grad();
-    Tensor leaf_handle = leaf;
-    const Tensor z = model(std::move(leaf_handle));  // a leaf is never overwritten
+    Tensor leaf = Tensor({0.5, -1.0}).set_requires_grad();  // its only handle, given up
+    const Tensor z = model(std::move(leaf));  // a leaf that requires grad is never overwritten
+    REQUIRE(leaf.defined());  // and one not written over is left as it was
     CHECK(leaf.value<float>() == xt::xarray<float>{0.5f, -1.0f});
+    CHECK(z.value<float>().data() != leaf.value<float>().data());
     sum(z).backward();
     CHECK(leaf.grad().defined());
+
+    Tensor data = Tensor({0.5, -1.0});  // plain data given up: the first activation reuses it
+    const float* array = data.value<float>().data();
+    const Tensor w = model(std::move(data));
+    CHECK(w.value<float>().data() == array);
+    CHECK(w.value<float>() == out.value<float>());
 }
 
 namespace {
 // Passes its input through, noting which forward Sequential called.
-struct Probe : Module {
+struct Probe final : Module {
     int by_reference = 0, consuming = 0;
     Tensor forward(const Tensor& input) override {
         ++by_reference;
@@ -193,7 +202,8 @@ TEST_CASE("Sequential hands each output on to the next module as a temporary") {
     CHECK(first->consuming == 1);
 
     auto& linear = dynamic_cast<Linear&>(model[1]);
-    const Tensor expected = sigmoid(linear(x));
+    const Tensor hidden = linear(x);
+    const Tensor expected = sigmoid(hidden);  // the const path, for reference
     CHECK(out.value<float>() == expected.value<float>());
     sum(out).backward();
     const Tensor sequential_grad = linear.weight().grad().clone();
