@@ -112,6 +112,15 @@ Engine::Roots Engine::listed_roots(const char* caller, const std::vector<Tensor>
 //   an iterative depth-first search from the roots lists every reachable node in post-order
 //   (inputs before their consumers); a node is needed if it is a requested input or an input of
 //   it is needed; the reverse post-order is topological.
+// Note [Sweep prefetch]
+// On a graph larger than the cache each node's first read stalls the sweep (on W4's chain,
+// four fifths of run_by_depth's samples sat on the load of an input's visit mark, and the next
+// on its edge list, a line further), and the address of the next node is only known from the
+// one before: no hardware prefetcher follows that. So a node discovered asks for all the lines
+// of its inputs and the first of its saved values', one node ahead; that is a rule's time
+// (~100 ns) before they are read. W4's backward fell from 212 to 133 ns a node (medians of 40
+// interleaved runs of a 100,000-step chain), the teardown, which prefetches the same way
+// (Note [Iterative teardown]), from 54 to 45.
 // Either way gradients reaching a node twice (fan-out) are summed and leaves accumulate into
 // .grad. Pending gradients are cleared on every exit, so a failed backward leaves nothing behind.
 std::vector<Tensor> Engine::run(const char* caller, Roots roots,
@@ -162,6 +171,10 @@ void Engine::run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds) {
         if (node.visit_mark_ == sweep.mark) return;
         discover(node, sweep.mark, true);
         waiting.push({node.depth_, &node, &owner});
+        // Note [Sweep prefetch]: the node's own inputs run next on a chain; their lines are
+        // asked for now and arrive while this node's consumer runs its rule.
+        for (const auto& input : node.inputs_) detail::prefetch(input.get());
+        for (const auto& saved : node.saved_) __builtin_prefetch(saved.storage.get());
     };
     for (std::size_t i = 0; i < roots.count; ++i) reach(roots.roots[i].node());
     seed(roots, seeds, sweep.create_graph);

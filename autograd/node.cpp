@@ -120,7 +120,8 @@ Node::Node(std::weak_ptr<TensorImpl> leaf, const Shape& shape, Dtype dtype)
 // with empty edges (or only shared ones) and the depth stays constant. A node whose inputs
 // all live on elsewhere releases them directly: that is every node but the first of a
 // teardown, so the stack is built once per graph, not once per node (and is inline: a chain's
-// holds a node's inputs at a time).
+// holds a node's inputs at a time). An input pushed is prefetched (Note [Sweep prefetch] in
+// engine.cpp): its lines arrive while the node before it is destroyed.
 Node::~Node() {
     bool last_owner = false;
     for (const auto& input : inputs_) last_owner |= input && input.use_count() == 1;
@@ -131,7 +132,10 @@ Node::~Node() {
             std::shared_ptr<Node> node = std::move(stack.back());
             stack.pop_back();
             if (node && node.use_count() == 1) {
-                for (auto& input : node->inputs_) stack.push_back(std::move(input));
+                for (auto& input : node->inputs_) {
+                    detail::prefetch(input.get());
+                    stack.push_back(std::move(input));
+                }
                 node->inputs_.clear();
             }
         }
