@@ -17,7 +17,6 @@ namespace xgrad {
 
 namespace {
 
-thread_local bool anomaly_mode = false;
 thread_local int backward_depth = 0;
 
 struct Summary {
@@ -47,11 +46,11 @@ bool finite(const Tensor& x) {
 
 }  // namespace
 
-bool anomaly_enabled() { return anomaly_mode; }
+AnomalyGuard::AnomalyGuard(bool enabled) : previous_(detail::anomaly_mode) {
+    detail::anomaly_mode = enabled;
+}
 
-AnomalyGuard::AnomalyGuard(bool enabled) : previous_(anomaly_mode) { anomaly_mode = enabled; }
-
-AnomalyGuard::~AnomalyGuard() { anomaly_mode = previous_; }
+AnomalyGuard::~AnomalyGuard() { detail::anomaly_mode = previous_; }
 
 namespace detail {
 

@@ -16,8 +16,13 @@ struct anomaly_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+namespace detail {
+// Read by every op: inline, one load inside the library (as grad mode, grad_mode.hpp).
+inline thread_local bool anomaly_mode = false;
+}  // namespace detail
+
 /// True if anomaly mode is on for this thread (off by default).
-bool anomaly_enabled();
+inline bool anomaly_enabled() { return detail::anomaly_mode; }
 
 /// Turns anomaly mode on (or off) for its lifetime on this thread, then restores it (RAII).
 class AnomalyGuard {
@@ -33,7 +38,8 @@ private:
 
 namespace detail {
 /// Marks this thread as inside a backward rule while alive: its internal ops are not checked
-/// one by one; the engine checks the gradients the rule returns instead.
+/// one by one; the engine checks the gradients the rule returns instead. Only anomaly mode
+/// reads the mark, so the engine sets it only while anomaly mode is on.
 class BackwardScope {
 public:
     BackwardScope();

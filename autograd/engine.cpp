@@ -292,6 +292,7 @@ void Engine::apply(const Sweep& sweep, const std::shared_ptr<Node>& owner, const
     }
     GradModeGuard mode(sweep.create_graph);  // for the rule and the sums it feeds
     Grads input_grads = [&] {
+        if (!anomaly_enabled()) return node.backward_(BackwardContext(owner, grad_out));
         detail::BackwardScope in_backward;  // Note [Anomaly mode]
         return node.backward_(BackwardContext(owner, grad_out));
     }();

@@ -174,11 +174,6 @@ Tensor BackwardContext::saved(std::size_t i) const {
     return Tensor::alias(saved.storage, std::move(position));
 }
 
-bool BackwardContext::needs_grad(std::size_t input) const {
-    assert(input < node_.inputs_.size());
-    const auto& node = node_.inputs_[input];
-    return node != nullptr && node->needed_;
-}
 
 namespace detail {
 bool should_record(const char* name, const Tensor& result, const TensorRef* inputs,

@@ -2,6 +2,7 @@
 /// Node: one recorded operation in the dynamic graph, with its backward rule.
 
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -211,6 +212,13 @@ inline void prefetch(const Node* node) {
     }
 }
 }  // namespace detail
+
+// Inline: every rule asks it once per input.
+inline bool BackwardContext::needs_grad(std::size_t input) const {
+    assert(input < node_.inputs_.size());
+    const auto& node = node_.inputs_[input];
+    return node != nullptr && node->needed_;
+}
 
 template <class T>
 const xt::xarray<T>& BackwardContext::saved_value(std::size_t i) const {

@@ -43,12 +43,16 @@ struct StorageLists {
 };
 thread_local StorageLists storage_lists{};
 
-std::size_t element_count(const Storage& storage) {
-    return std::visit([](const auto& array) { return array.size(); }, storage.array);
-}
+// What decides the list a storage goes back on: its element count and rank now (either may
+// have changed in place since it was handed out), read in one visit of the variant.
+struct Extent {
+    std::size_t elements;
+    std::size_t rank;
+};
 
-std::size_t rank_of(const Storage& storage) {
-    return std::visit([](const auto& array) { return array.dimension(); }, storage.array);
+Extent extent_of(const Storage& storage) {
+    return std::visit([](const auto& array) { return Extent{array.size(), array.dimension()}; },
+                      storage.array);
 }
 
 std::size_t entry_bytes(const Storage& storage, std::size_t elements) {
@@ -98,8 +102,8 @@ struct Recycle {
         StorageLists& lists = storage_lists;
         const std::size_t elements = owner->elements;
         const std::size_t bytes = entry_bytes(owner->storage, elements);
-        const std::size_t rank = rank_of(owner->storage);
-        if (lists.closed || element_count(owner->storage) != elements || rank > cached_rank ||
+        const auto [now_elements, rank] = extent_of(owner->storage);
+        if (lists.closed || now_elements != elements || rank > cached_rank ||
             lists.bytes + bytes > cached_storage_bytes) {
             delete owner;
             return;
