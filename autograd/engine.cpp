@@ -112,6 +112,9 @@ Engine::Roots Engine::listed_roots(const char* caller, const std::vector<Tensor>
 //   an iterative depth-first search from the roots lists every reachable node in post-order
 //   (inputs before their consumers); a node is needed if it is a requested input or an input of
 //   it is needed; the reverse post-order is topological.
+// Either way gradients reaching a node twice (fan-out) are summed and leaves accumulate into
+// .grad. Pending gradients are cleared on every exit, so a failed backward leaves nothing behind.
+//
 // Note [Sweep prefetch]
 // On a graph larger than the cache each node's first read stalls the sweep (on W4's chain,
 // four fifths of run_by_depth's samples sat on the load of an input's visit mark, and the next
@@ -121,8 +124,6 @@ Engine::Roots Engine::listed_roots(const char* caller, const std::vector<Tensor>
 // (~100 ns) before they are read. W4's backward fell from 212 to 133 ns a node (medians of 40
 // interleaved runs of a 100,000-step chain), the teardown, which prefetches the same way
 // (Note [Iterative teardown]), from 54 to 45.
-// Either way gradients reaching a node twice (fan-out) are summed and leaves accumulate into
-// .grad. Pending gradients are cleared on every exit, so a failed backward leaves nothing behind.
 std::vector<Tensor> Engine::run(const char* caller, Roots roots,
                                 const std::vector<Tensor>* inputs, bool retain_graph,
                                 bool create_graph, bool allow_unused) {

@@ -174,7 +174,6 @@ Tensor BackwardContext::saved(std::size_t i) const {
     return Tensor::alias(saved.storage, std::move(position));
 }
 
-
 namespace detail {
 bool should_record(const char* name, const Tensor& result, const TensorRef* inputs,
                    std::size_t input_count) {
