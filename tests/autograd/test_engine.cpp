@@ -330,6 +330,41 @@ TEST_CASE("a custom op with an input that needs no gradient") {
     check_values(x.grad(), {48.0, 72.0});  // 2 (3x + y) * 3
 }
 
+// An op that writes its result into an operand it was handed by move (Note [Sole owner])
+// records that operand's old node as its input, held by the edge alone.
+TEST_CASE("an op that writes into its operand keeps the operand's node as its input") {
+    Tensor x = leaf({0.5, -1.0});
+    Tensor scaled = x * 3.0;
+    const Node* mul_node = scaled.node().get();
+    Tensor y = tanh(std::move(scaled));  // scaled's array is overwritten in place
+    REQUIRE(y.node()->inputs().size() == 1);
+    CHECK(y.node()->inputs()[0].get() == mul_node);
+    CHECK(y.node()->inputs()[0].use_count() == 1);  // the edge is its only owner
+    sum(y).backward();
+    check_values(x.grad(), {3.0 * (1.0 - std::pow(std::tanh(1.5), 2)),
+                            3.0 * (1.0 - std::pow(std::tanh(-3.0), 2))});
+}
+
+TEST_CASE("a custom op that writes into an operand it lists twice keeps both edges") {
+    // t ← t * t in place, recorded with t as both inputs: d/dx (3x)² = 18 x.
+    Tensor x = leaf({0.5, -1.0});
+    Tensor t = x * 3.0;
+    const Node* mul_node = t.node().get();
+    const xt::xarray<double> before = t.value<double>();
+    t.mutable_value<double>() *= before;
+    Tensor y = record_op("square_in_place", std::move(t), {t, t}, {}, [before](const BackwardContext& ctx) {
+        const Tensor base(before);
+        return Grads{ctx.grad_out * base, ctx.grad_out * base};
+    });
+    REQUIRE(y.node()->inputs().size() == 2);
+    CHECK(y.node()->inputs()[0].get() == mul_node);
+    CHECK(y.node()->inputs()[1].get() == mul_node);
+    CHECK(y.node()->inputs()[0].use_count() == 2);  // the two edges
+    check_values(y, {2.25, 9.0});
+    sum(y).backward();
+    check_values(x.grad(), {9.0, -18.0});
+}
+
 // Note [Sole owner]: a backward rule may write its input gradient over grad_out, and the
 // engine may sum into a pending gradient in place, only when nothing else can see that array.
 TEST_CASE("a gradient the caller passed to backward is never overwritten") {
