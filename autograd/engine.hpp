@@ -23,8 +23,10 @@ public:
                                     bool create_graph, bool allow_unused);
 
     /// backward() of one root (Tensor::backward): the same, with no lists to allocate.
+    /// consume_root: the root handle is a temporary nothing else shares, whose node may be
+    /// let go of (Note [Freeing as it goes] in engine.cpp).
     static void backward(const Tensor& root, const Tensor& grad, bool retain_graph,
-                         bool create_graph);
+                         bool create_graph, bool consume_root = false);
 
 private:
     /// The roots of one call and their seed gradients (grads null: every seed is implicit).
@@ -38,13 +40,15 @@ private:
                               const std::vector<Tensor>& grads);
     static std::vector<Tensor> run(const char* caller, Roots roots,
                                    const std::vector<Tensor>* inputs, bool retain_graph,
-                                   bool create_graph, bool allow_unused);
+                                   bool create_graph, bool allow_unused,
+                                   bool consume_root = false);
     /// What every step of one backward call shares.
     struct Sweep {
         const char* caller;
         std::uint64_t mark;  ///< tags the nodes this call has reached
         bool retain_graph;
         bool create_graph;
+        bool consume_root;  ///< Note [Freeing as it goes]
     };
     /// Marks `node` as reached by the sweep tagged `mark`: needed (or not yet known to be),
     /// with no pending gradient.

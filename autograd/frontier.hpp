@@ -23,7 +23,11 @@ public:
     struct Entry {
         std::uint64_t depth;
         Node* node;
-        const std::shared_ptr<Node>* owner;  // a root's or a consumer's edge: alive throughout
+        const std::shared_ptr<Node>* edge;  ///< a root's or a consumer's edge to it
+        /// Set when the sweep frees the graph as it goes (Note [Freeing as it goes] in
+        /// engine.cpp): then the edge may be gone before the node runs, and this owns it.
+        std::shared_ptr<Node> owned;
+        const std::shared_ptr<Node>& owner() const { return owned ? owned : *edge; }
         bool operator<(const Entry& other) const { return depth < other.depth; }
     };
 
@@ -32,24 +36,24 @@ public:
     void push(Entry entry) {
         if (!has_next_) {
             if (heap_.empty() || entry.depth >= heap_[0].depth) {
-                next_ = entry;
+                next_ = std::move(entry);
                 has_next_ = true;
                 return;
             }
         } else if (entry.depth > next_.depth) {
             std::swap(entry, next_);  // the new entry is the deepest; the old one joins the heap
         }
-        heap_.push_back(entry);
+        heap_.push_back(std::move(entry));
         std::push_heap(heap_.begin(), heap_.end());
     }
 
     Entry pop() {
         if (has_next_) {
             has_next_ = false;
-            return next_;
+            return std::move(next_);
         }
         std::pop_heap(heap_.begin(), heap_.end());
-        const Entry entry = heap_.back();
+        Entry entry = std::move(heap_.back());
         heap_.pop_back();
         return entry;
     }

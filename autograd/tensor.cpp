@@ -104,8 +104,12 @@ void Tensor::zero_grad() {
     ++self.grad.storage()->version;
 }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const& {
     Engine::backward(*this, gradient, retain_graph || create_graph, create_graph);
+}
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) && {
+    Engine::backward(*this, gradient, retain_graph || create_graph, create_graph, true);
 }
 
 Tensor Tensor::detach() const { return alias(impl("detach").storage, nullptr); }

@@ -105,7 +105,14 @@ public:
     /// The graph's saved values are freed unless retain_graph; create_graph records the
     /// backward pass itself, so the gradients can be differentiated again.
     void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
-                  bool create_graph = false) const;
+                  bool create_graph = false) const&;
+    /// The same on a temporary (`loss_of(batch).backward()`, `std::move(loss).backward()`)
+    /// that no other handle shares: each node no tensor still holds is freed as soon as its
+    /// rule has run, while it is in cache, rather than in a second walk when the handle dies.
+    /// The handle lets go of its node (it keeps its value and no longer requires grad). A
+    /// leaf, retain_graph or create_graph: as the const& overload.
+    void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
+                  bool create_graph = false) &&;
 
     /// The same array cut from the graph: requires_grad() is false.
     Tensor detach() const;

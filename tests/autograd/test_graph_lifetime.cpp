@@ -161,3 +161,139 @@ TEST_CASE("a new root over a freed subgraph names the freed op") {
     const std::string message = graph_error_message([&] { sum(exp(t)).backward(); });
     CHECK(message.find("'tanh'") != std::string::npos);
 }
+
+// Note [Freeing as it goes]: a root that is a temporary lets go of each node once its rule has
+// run and nothing else holds it. `probe` is an identity whose rule reads how many nodes are
+// alive at that moment: below it on the graph are only itself and the leaf.
+namespace {
+
+Tensor probe(const Tensor& x, std::int64_t& live_in_rule) {
+    Tensor out(xt::xarray<double>(x.value<double>()));
+    return record_op("probe", std::move(out), {x}, {}, [&live_in_rule](const BackwardContext& ctx) {
+        live_in_rule = Node::live_count();
+        return std::vector<Tensor>{ctx.grad_out};
+    });
+}
+
+/// sum(tanh(exp(probe(x)) * 2)): five nodes over the leaf, the probe the last to run.
+Tensor probed_graph(const Tensor& x, std::int64_t& live_in_rule) {
+    return sum(tanh(exp(probe(x, live_in_rule)) * 2.0));
+}
+
+}  // namespace
+
+TEST_CASE("backward of a temporary root frees each node as soon as its rule has run") {
+    const std::int64_t baseline = Node::live_count();
+    Tensor x = variable({3}, 7);
+    std::int64_t live_in_rule = -1;
+    probed_graph(x, live_in_rule).backward();
+    CHECK(live_in_rule == baseline + 2);  // the leaf's node and the probe's: the rest is gone
+    CHECK(Node::live_count() == baseline + 1);
+    const xt::xarray<double> freed_as_it_went = x.grad().value<double>();
+
+    x.zero_grad();
+    {
+        const Tensor loss = probed_graph(x, live_in_rule);
+        loss.backward();  // a named root: its graph stays whole until the handle goes
+        CHECK(live_in_rule == baseline + 6);
+        CHECK(loss.node()->released());
+        CHECK(Node::live_count() == baseline + 6);
+    }
+    CHECK(Node::live_count() == baseline + 1);
+    CHECK(x.grad().value<double>() == freed_as_it_went);  // bit-identical
+}
+
+TEST_CASE("std::move(loss).backward() frees the graph and keeps the loss's value") {
+    const std::int64_t baseline = Node::live_count();
+    Tensor x = variable({3}, 8);
+    std::int64_t live_in_rule = -1;
+    Tensor loss = probed_graph(x, live_in_rule);
+    const double value = loss.item();
+    std::move(loss).backward();
+    CHECK(live_in_rule == baseline + 2);
+    CHECK(Node::live_count() == baseline + 1);
+    CHECK(loss.item() == value);  // NOLINT(bugprone-use-after-move): the value stays
+    CHECK_FALSE(loss.requires_grad());
+    CHECK(x.grad().defined());
+}
+
+TEST_CASE("a root another handle shares keeps its graph") {
+    const std::int64_t baseline = Node::live_count();
+    Tensor x = variable({3}, 9);
+    std::int64_t live_in_rule = -1;
+    Tensor loss = probed_graph(x, live_in_rule);
+    const Tensor copy = loss;  // the same tensor, two handles
+    std::move(loss).backward();
+    CHECK(live_in_rule == baseline + 6);
+    CHECK(copy.requires_grad());
+    CHECK(copy.node()->released());
+}
+
+TEST_CASE("a temporary root keeps every node a tensor still holds, and what is below it") {
+    const std::int64_t baseline = Node::live_count();
+    Tensor x = variable({3}, 10);
+    std::int64_t live_in_rule = -1;
+    const Tensor hidden = exp(probe(x, live_in_rule));  // the user holds an intermediate
+    const auto loss_of = [](const Tensor& h) { return sum(tanh(h * 2.0)); };
+    loss_of(hidden).backward();
+    CHECK(live_in_rule == baseline + 3);  // leaf, probe and exp: held through `hidden`
+    CHECK(Node::live_count() == baseline + 3);
+    CHECK(hidden.node()->released());
+    // The kept subgraph still names its op when a new root reaches it.
+    const std::string message = graph_error_message([&] { sum(hidden).backward(); });
+    CHECK(message.find("'exp'") != std::string::npos);
+}
+
+TEST_CASE("a temporary root with retain_graph or create_graph frees nothing during the sweep") {
+    const std::int64_t baseline = Node::live_count();
+    Tensor x = variable({3}, 11);
+    std::int64_t live_in_rule = -1;
+    probed_graph(x, live_in_rule).backward(Tensor(), true);
+    CHECK(live_in_rule == baseline + 6);
+    std::int64_t live_named = -1;
+    {
+        const Tensor loss = probed_graph(x, live_named);
+        loss.backward(Tensor(), false, true);  // records the backward pass: more nodes
+    }
+    x.set_grad(Tensor());  // the recorded gradient's graph goes with it
+    probed_graph(x, live_in_rule).backward(Tensor(), false, true);
+    CHECK(live_in_rule == live_named);
+    CHECK(live_in_rule > baseline + 6);
+    x.set_grad(Tensor());
+    CHECK(Node::live_count() == baseline + 1);
+}
+
+TEST_CASE("the temporaries of the statement that calls backward keep their nodes") {
+    // `sum(tanh(h)).backward()`: tanh's handle is a temporary too, alive to the end of the
+    // statement, so only sum's node goes early. A function returning the loss frees it all.
+    const std::int64_t baseline = Node::live_count();
+    Tensor x = variable({3}, 13);
+    std::int64_t live_in_rule = -1;
+    sum(tanh(exp(probe(x, live_in_rule)) * 2.0)).backward();
+    CHECK(live_in_rule == baseline + 5);  // all but sum's
+    CHECK(Node::live_count() == baseline + 1);
+}
+
+TEST_CASE("a leaf moved into backward keeps its node and gets its gradient") {
+    Tensor x = scalar_leaf(2.0);
+    std::move(x).backward();
+    CHECK(x.requires_grad());  // NOLINT(bugprone-use-after-move)
+    CHECK(x.grad().item() == 1.0);
+}
+
+TEST_CASE("a rule that throws while a temporary root's graph is freed leaves nothing behind") {
+    const std::int64_t baseline = Node::live_count();
+    Tensor x = variable({3}, 12);
+    const auto failing = [](const Tensor& v) {
+        Tensor out(xt::xarray<double>(v.value<double>()));
+        return record_op("failing", std::move(out), {v}, {}, [](const BackwardContext&) {
+            throw graph_error("failing: this rule always throws");
+            return std::vector<Tensor>{};
+        });
+    };
+    CHECK_THROWS_AS(sum(tanh(failing(exp(x))) * 2.0).backward(), graph_error);
+    CHECK(Node::live_count() == baseline + 1);  // the half-swept graph went with its entries
+    CHECK_FALSE(x.grad().defined());
+    sum(exp(x)).backward();  // and the engine works as before
+    CHECK(x.grad().defined());
+}
