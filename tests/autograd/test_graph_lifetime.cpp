@@ -297,3 +297,52 @@ TEST_CASE("a rule that throws while a temporary root's graph is freed leaves not
     sum(exp(x)).backward();  // and the engine works as before
     CHECK(x.grad().defined());
 }
+
+TEST_CASE("a rule that throws after the sweep let go of its consumers frees every waiting node") {
+    // The function returns the loss, so only edges hold the nodes: when `failing` throws,
+    // its consumers are gone and its inputs p and q wait, held by the sweep alone (q is also
+    // below p, through tanh): both go with the sweep.
+    const std::int64_t baseline = Node::live_count();
+    Tensor x = variable({3}, 14);
+    const auto loss_of = [](const Tensor& v) {
+        const Tensor q = exp(v);
+        const Tensor p = tanh(q) * 2.0;
+        Tensor out(xt::xarray<double>(p.value<double>() + q.value<double>()));
+        Tensor failed = record_op("failing", std::move(out), {p, q}, {}, [](const BackwardContext&) {
+            throw graph_error("failing: this rule always throws");
+            return std::vector<Tensor>{};
+        });
+        return sum(failed * 3.0);
+    };
+    CHECK_THROWS_AS(loss_of(x).backward(), graph_error);
+    CHECK(Node::live_count() == baseline + 1);
+    CHECK_FALSE(x.grad().defined());
+    CHECK_THROWS_AS(loss_of(x).backward(Tensor(), true), graph_error);  // retained: the same
+    CHECK(Node::live_count() == baseline + 1);  // ... and its graph goes with the handle
+    sum(exp(x)).backward();
+    CHECK(x.grad().defined());
+}
+
+TEST_CASE("a gradient that holds a node the sweep let go of keeps the nodes below it safe") {
+    // A rule that turns grad mode on returns a gradient recorded on its own output, so the
+    // gradient holds the node after its turn. a runs first (deeper than b); when a's gradient
+    // goes, so does the node, and b, which it had reached, must not go with it.
+    const std::int64_t baseline = Node::live_count();
+    Tensor x = variable({3}, 15);
+    const auto loss_of = [](const Tensor& v) {
+        const Tensor a = exp(tanh(v)), b = exp(v);
+        Tensor out(xt::xarray<double>(a.value<double>() + b.value<double>()));
+        Tensor both = record_op("holds_itself", std::move(out), {a, b}, {out},
+                                [](const BackwardContext& ctx) {
+                                    GradModeGuard grad_mode(true);
+                                    Tensor on_output = ctx.grad_out + ctx.saved(0) * 0.0;
+                                    return std::vector<Tensor>{on_output, ctx.grad_out};
+                                });
+        return sum(both);
+    };
+    loss_of(x).backward();
+    const xt::xarray<double> v = x.value<double>(), t = xt::tanh(v);
+    const xt::xarray<double> expected = xt::exp(t) * (1.0 - t * t) + xt::exp(v);
+    CHECK(xt::allclose(x.grad().value<double>(), expected, 1e-12, 1e-12));
+    CHECK(Node::live_count() == baseline + 1);
+}
