@@ -119,11 +119,12 @@ struct Recycle {
 }  // namespace
 
 template <class T>
-std::shared_ptr<Storage> make_storage(const Shape& shape) {
+void make_storage(const Shape& shape, std::shared_ptr<Storage>& out) {
     std::size_t elements = 1;
     for (std::size_t extent : shape) elements *= extent;
     if (!pools_enabled || elements > cached_elements || shape.size() > cached_rank) {
-        return make_pooled<Storage>(std::in_place_type<T>, shape);
+        out = make_pooled<Storage>(std::in_place_type<T>, shape);
+        return;
     }
     StorageLists& lists = storage_lists;
     CachedStorage*& head = lists.head[std::is_same_v<T, float> ? 0 : 1][shape.size()][elements];
@@ -138,12 +139,12 @@ std::shared_ptr<Storage> make_storage(const Shape& shape) {
         if (!lists.draining) drain_storages_at_exit();
         entry = new CachedStorage(std::in_place_type<T>, shape, elements);
     }
-    return std::shared_ptr<Storage>(&entry->storage, Recycle{entry}, PoolAllocator<Storage>());
+    out.reset(&entry->storage, Recycle{entry}, PoolAllocator<Storage>());
 }
 
 
 
-template std::shared_ptr<Storage> make_storage<float>(const Shape&);
-template std::shared_ptr<Storage> make_storage<double>(const Shape&);
+template void make_storage<float>(const Shape&, std::shared_ptr<Storage>&);
+template void make_storage<double>(const Shape&, std::shared_ptr<Storage>&);
 
 }  // namespace xgrad::detail

@@ -35,7 +35,7 @@ template <class T>
 Tensor uninitialized(const Shape& shape, xt::xarray<T>*& array) {
     Tensor tensor;
     tensor.impl_ = make_pooled<TensorImpl>();
-    tensor.impl_->storage = make_storage<T>(shape);
+    make_storage<T>(shape, tensor.impl_->storage);
     array = std::get_if<xt::xarray<T>>(&tensor.impl_->storage->array);
     return tensor;
 }
@@ -135,7 +135,7 @@ Tensor Tensor::alias(std::shared_ptr<Storage> storage, std::shared_ptr<Node> nod
     return tensor;
 }
 
-void Tensor::attach_node(std::shared_ptr<Node> node) { impl("attach_node").node = std::move(node); }
+void Tensor::attach_node(std::shared_ptr<Node>&& node) { impl("attach_node").node = std::move(node); }
 
 std::ostream& operator<<(std::ostream& out, const Tensor& tensor) {
     if (!tensor.defined()) return out << "Tensor(undefined)";

@@ -127,8 +127,10 @@ public:
     const std::shared_ptr<Storage>& storage() const;
     /// A new handle on `storage` placed at graph position `node` (used by saved values).
     static Tensor alias(std::shared_ptr<Storage> storage, std::shared_ptr<Node> node);
-    /// Records that this tensor is the output of `node`. Internal to op recording.
-    void attach_node(std::shared_ptr<Node> node);
+    /// Records that this tensor is the output of `node`. Internal to op recording. By
+    /// reference: a handle passed by value is written as two words just before the call and
+    /// read back as one, a store-forwarding stall (perf: 3.0% of a W0 step's samples, 0.6% since).
+    void attach_node(std::shared_ptr<Node>&& node);
     /// True if both handles refer to the same tensor.
     bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
 
