@@ -196,7 +196,7 @@ void Engine::run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds) {
         Node& node = *owner;
         if (node.visit_mark_ == sweep.mark) return;
         discover(node, sweep.mark, true);
-        waiting.push({node.depth_, &node, &owner, sweep.consume_root ? owner : nullptr});
+        waiting.push(node.depth_, &node, &owner, sweep.consume_root);
         // Note [Sweep prefetch]: the node's own inputs run next on a chain; their lines are
         // asked for now and arrive while this node's consumer runs its rule.
         for (const auto& input : node.inputs_) detail::prefetch(input.get());

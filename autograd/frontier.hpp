@@ -33,18 +33,36 @@ public:
 
     bool empty() const { return !has_next_ && heap_.empty(); }
 
-    void push(Entry entry) {
-        if (!has_next_) {
-            if (heap_.empty() || entry.depth >= heap_[0].depth) {
-                next_ = std::move(entry);
-                has_next_ = true;
-                return;
-            }
-        } else if (entry.depth > next_.depth) {
-            std::swap(entry, next_);  // the new entry is the deepest; the old one joins the heap
+    /// Adds `node`, reached along `edge`; `own`: the entry holds a copy of the edge.
+    void push(std::uint64_t depth, Node* node, const std::shared_ptr<Node>* edge, bool own) {
+        if (!has_next_ && (heap_.empty() || depth >= heap_[0].depth)) {
+            // Built in place: an entry built first and then moved in reads back its new
+            // handle as one 16-byte load just after it was written as two words, a
+            // store-forwarding stall (perf: ~1% of a W0 step).
+            next_.depth = depth;
+            next_.node = node;
+            next_.edge = edge;
+            if (own) next_.owned = *edge;  // empty since the last pop moved it out
+            has_next_ = true;
+            return;
         }
-        heap_.push_back(std::move(entry));
-        std::push_heap(heap_.begin(), heap_.end());
+        if (has_next_ && depth > next_.depth) {
+            // The new entry is the deepest: it takes `next`, and the old one joins the heap.
+            Entry old = std::move(next_);
+            next_.depth = depth;
+            next_.node = node;
+            next_.edge = edge;
+            if (own) next_.owned = *edge;
+            sift_up(std::move(old));
+            return;
+        }
+        // std::push_heap would move the entry back out of the slot push_back just wrote (the
+        // same stall, ~1% of a W0 step): the hole is found first and the entry built there.
+        const std::size_t hole = make_hole(depth);
+        heap_[hole].depth = depth;
+        heap_[hole].node = node;
+        heap_[hole].edge = edge;
+        if (own) heap_[hole].owned = *edge;
     }
 
     Entry pop() {
@@ -66,6 +84,24 @@ public:
     }
 
 private:
+    /// Makes room in the heap for an entry of `depth` (std::push_heap's sift-up): moves the
+    /// shallower ancestors down and returns the empty slot where the entry belongs.
+    std::size_t make_hole(std::uint64_t depth) {
+        heap_.emplace_back();
+        std::size_t hole = heap_.size() - 1;
+        while (hole > 0) {
+            const std::size_t parent = (hole - 1) / 2;
+            if (!(heap_[parent].depth < depth)) break;
+            heap_[hole] = std::move(heap_[parent]);
+            hole = parent;
+        }
+        return hole;
+    }
+    void sift_up(Entry&& entry) {
+        const std::size_t hole = make_hole(entry.depth);
+        heap_[hole] = std::move(entry);
+    }
+
     SmallVector<Entry, 32> heap_;  // as wide as most graphs get: no allocation
     Entry next_{};
     bool has_next_ = false;
