@@ -36,33 +36,21 @@ public:
     /// Adds `node`, reached along `edge`; `own`: the entry holds a copy of the edge.
     void push(std::uint64_t depth, Node* node, const std::shared_ptr<Node>* edge, bool own) {
         if (!has_next_ && (heap_.empty() || depth >= heap_[0].depth)) {
-            // Built in place: an entry built first and then moved in reads back its new
-            // handle as one 16-byte load just after it was written as two words, a
-            // store-forwarding stall (perf: ~1% of a W0 step).
-            next_.depth = depth;
-            next_.node = node;
-            next_.edge = edge;
-            if (own) next_.owned = *edge;  // empty since the last pop moved it out
+            place(next_, depth, node, edge, own);
             has_next_ = true;
             return;
         }
         if (has_next_ && depth > next_.depth) {
             // The new entry is the deepest: it takes `next`, and the old one joins the heap.
             Entry old = std::move(next_);
-            next_.depth = depth;
-            next_.node = node;
-            next_.edge = edge;
-            if (own) next_.owned = *edge;
-            sift_up(std::move(old));
+            place(next_, depth, node, edge, own);
+            const std::size_t hole = make_hole(old.depth);
+            heap_[hole] = std::move(old);
             return;
         }
         // std::push_heap would move the entry back out of the slot push_back just wrote (the
-        // same stall, ~1% of a W0 step): the hole is found first and the entry built there.
-        const std::size_t hole = make_hole(depth);
-        heap_[hole].depth = depth;
-        heap_[hole].node = node;
-        heap_[hole].edge = edge;
-        if (own) heap_[hole].owned = *edge;
+        // stall place() avoids): the hole is found first and the entry built there.
+        place(heap_[make_hole(depth)], depth, node, edge, own);
     }
 
     Entry pop() {
@@ -97,9 +85,15 @@ private:
         }
         return hole;
     }
-    void sift_up(Entry&& entry) {
-        const std::size_t hole = make_hole(entry.depth);
-        heap_[hole] = std::move(entry);
+    /// Builds an entry in `slot`, an empty one (moved from, or new). In place: an entry built
+    /// first and then moved in reads back its new handle as one 16-byte load just after it
+    /// was written as two words, a store-forwarding stall (perf: ~1% of a W0 step).
+    static void place(Entry& slot, std::uint64_t depth, Node* node,
+                      const std::shared_ptr<Node>* edge, bool own) {
+        slot.depth = depth;
+        slot.node = node;
+        slot.edge = edge;
+        if (own) slot.owned = *edge;
     }
 
     SmallVector<Entry, 32> heap_;  // as wide as most graphs get: no allocation
