@@ -140,7 +140,7 @@ private:
     bool released_ = false;
     bool needed_ = false;  ///< engine scratch
     int target_slot_ = -1;  ///< engine scratch
-    SmallVector<SavedTensor, 2> saved_;
+    SmallVector<SavedTensor, 3> saved_;  ///< inline up to linear_<activation>'s x, W, output
     BackwardFn backward_;
     const char* name_;
     std::unique_ptr<const std::string> own_name_;  ///< what name_ points to, if not a literal

@@ -73,6 +73,14 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
 /// x Wᵀ + b for x (N, in) or (in,), W (out, in), b (out,): nn::Linear's affine map, fused
 /// (the bias enters gemm as beta = 1; backward is two gemms and a column sum).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+/// The activations linear can apply as part of its own node.
+enum class Nonlinearity { identity, relu, tanh, sigmoid };
+/// h(x Wᵀ + b) as one node ("linear_relu", "linear_tanh", "linear_sigmoid"; identity is plain
+/// linear): the same values and gradients as relu(linear(x, W, b)) and so on, bit for bit,
+/// with one node, one output and one gradient fewer. Backward forms δ = grad_out ⊙ h'(x Wᵀ + b)
+/// from the saved output (over grad_out's own array when nothing else sees it), then two
+/// gemms and a column sum, as the lecture notes' delta recursion does.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Nonlinearity activation);
 /// Reverses the axes (the matrix transpose for 2-D), or permutes them as `axes` says.
 Tensor transpose(const Tensor& x, const Axes& axes = {});
 
@@ -143,10 +151,10 @@ Tensor operator*(double a, const Tensor& b);
 Tensor operator/(double a, const Tensor& b);
 
 /// Every differentiable operation above, by name.
-inline constexpr std::array<std::string_view, 38> op_catalogue = {
+inline constexpr std::array<std::string_view, 41> op_catalogue = {
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where",
     "neg", "pow_scalar", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "clamp",
-    "matmul", "linear", "transpose",
+    "matmul", "linear", "linear_relu", "linear_tanh", "linear_sigmoid", "transpose",
     "reshape", "broadcast_to", "sum_to", "take_rows", "scatter_rows", "slice_rows",
     "sum", "mean", "max",
     "logsumexp", "softmax", "log_softmax",

@@ -55,4 +55,15 @@ std::shared_ptr<Module> make_activation(Activation activation) {
                       std::to_string(static_cast<int>(activation)));
 }
 
+std::optional<Nonlinearity> fusable_nonlinearity(Activation activation) {
+    switch (activation) {
+        case Activation::identity: return Nonlinearity::identity;
+        case Activation::relu: return Nonlinearity::relu;
+        case Activation::tanh: return Nonlinearity::tanh;
+        case Activation::sigmoid: return Nonlinearity::sigmoid;
+        case Activation::leaky_relu: return std::nullopt;
+    }
+    return std::nullopt;
+}
+
 }  // namespace xgrad::nn

@@ -2,6 +2,7 @@
 /// Activation modules (no parameters).
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -57,5 +58,8 @@ private:
 
 /// A new module computing `activation` (leaky_relu with slope 0.01).
 std::shared_ptr<Module> make_activation(Activation activation);
+/// The autograd activation that linear can apply in its own node, if there is one (leaky_relu,
+/// with its slope, has none).
+std::optional<Nonlinearity> fusable_nonlinearity(Activation activation);
 
 }  // namespace xgrad::nn

@@ -24,13 +24,30 @@ Linear::Linear(std::size_t in, std::size_t out, Generator& generator, bool bias,
 Linear::Linear(std::size_t in, std::size_t out, std::uint64_t seed, bool bias, Dtype dtype)
     : Linear(in, out, *std::make_unique<Generator>(seed), bias, dtype) {}  // lives for the call
 
-Tensor Linear::forward(const Tensor& input) {
+void Linear::check_input(const Tensor& input) const {
     if (input.dim() < 1 || input.dim() > 2 || input.shape()[input.dim() - 1] != in_) {
         throw shape_error("Linear(" + std::to_string(in_) + ", " + std::to_string(out_) +
                           "): input must be (N, " + std::to_string(in_) + ") or (" +
                           std::to_string(in_) + ",), got " + shape_str(input.shape()));
     }
+}
+
+Tensor Linear::forward(const Tensor& input) {
+    check_input(input);
     return bias_.defined() ? linear(input, weight_, bias_) : matmul(input, weight_, false, true);
+}
+
+Tensor Linear::forward(const Tensor& input, Nonlinearity activation) {
+    check_input(input);
+    if (bias_.defined()) return linear(input, weight_, bias_, activation);
+    Tensor y = matmul(input, weight_, false, true);
+    switch (activation) {
+        case Nonlinearity::identity: return y;
+        case Nonlinearity::relu: return relu(std::move(y));
+        case Nonlinearity::tanh: return tanh(std::move(y));
+        case Nonlinearity::sigmoid: return sigmoid(std::move(y));
+    }
+    throw value_error("Linear::forward: unknown activation " + std::to_string(static_cast<int>(activation)));
 }
 
 }  // namespace xgrad::nn

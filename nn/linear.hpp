@@ -16,6 +16,9 @@ public:
 
     /// (N, in) -> (N, out), or (in,) -> (out,).
     Tensor forward(const Tensor& input) override;
+    /// activation(forward(input)) as one graph node (autograd's fused linear) when there is a
+    /// bias; else forward, then the activation. Same values and gradients either way.
+    Tensor forward(const Tensor& input, Nonlinearity activation);
 
     /// (out, in)
     Tensor& weight() { return weight_; }
@@ -25,6 +28,8 @@ public:
     std::size_t out_features() const { return out_; }
 
 private:
+    /// Throws shape_error naming the layer unless `input` is (N, in) or (in,).
+    void check_input(const Tensor& input) const;
     std::size_t in_, out_;
     Tensor weight_, bias_;
 };

@@ -1,5 +1,7 @@
 #include "sequential.hpp"
 
+#include <optional>
+
 namespace xgrad::nn {
 
 Sequential::Sequential(std::vector<std::shared_ptr<Module>> modules) {
@@ -43,8 +45,26 @@ MLP::MLP(const std::vector<std::size_t>& sizes, Options options) {
         layers_->add(linear);
         const bool last = i + 2 == sizes.size();
         const Activation activation = last ? options.output : options.hidden;
-        if (activation != Activation::identity) layers_->add(make_activation(activation));
+        Layer step{linear.get(), nullptr, Nonlinearity::identity};
+        if (activation != Activation::identity) {
+            std::shared_ptr<Module> module = make_activation(activation);
+            const std::optional<Nonlinearity> fusable = fusable_nonlinearity(activation);
+            if (fusable) step.fused = *fusable;
+            else step.activation = module.get();
+            layers_->add(std::move(module));
+        }
+        steps_.push_back(step);
     }
+}
+
+Tensor MLP::forward(const Tensor& input) {
+    Tensor x;
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+        const Layer& step = steps_[i];
+        x = step.linear->forward(i == 0 ? input : x, step.fused);
+        if (step.activation != nullptr) x = step.activation->forward_consuming(std::move(x));
+    }
+    return x;
 }
 
 }  // namespace xgrad::nn

@@ -47,19 +47,24 @@ public:
     /// e.g. MLP({784, 128, 10}) or MLP({2, 2, 2}, {Activation::sigmoid, Activation::sigmoid}).
     explicit MLP(const std::vector<std::size_t>& sizes, Options options);
     explicit MLP(const std::vector<std::size_t>& sizes) : MLP(sizes, Options()) {}
-    /// Final, like Sequential's: to compute something else, write a Module holding an MLP.
-    Tensor forward(const Tensor& input) final { return layers_->forward(input); }
-    /// The same, with `input` given up to the first layer.
-    Tensor forward_consuming(Tensor&& input) final {
-        return layers_->forward_consuming(std::move(input));
-    }
+    /// Each Linear and its activation as one graph node where autograd fuses them (relu, tanh,
+    /// sigmoid, identity, with a bias); otherwise the Linear, then the activation module.
+    /// The values and gradients are those of `layers` run in order, bit for bit. Final, like
+    /// Sequential's: to compute something else, write a Module holding an MLP.
+    Tensor forward(const Tensor& input) final;
     /// The i-th Linear layer.
     Linear& linear(std::size_t i) const { return *linears_.at(i); }
     std::size_t depth() const { return linears_.size(); }
 
 private:
+    struct Layer {
+        Linear* linear;
+        Module* activation;  ///< null for identity or where fused
+        Nonlinearity fused;  ///< what linear applies itself (identity: nothing)
+    };
     std::shared_ptr<Sequential> layers_;
     std::vector<std::shared_ptr<Linear>> linears_;
+    std::vector<Layer> steps_;  ///< forward's plan over layers_' modules
 };
 
 }  // namespace xgrad::nn

@@ -9,6 +9,7 @@
 #include "../grad_mode.hpp"
 #include "../node.hpp"
 #include "../ops.hpp"
+#include "activation_kernels.hpp"
 #include "kernel.hpp"
 
 namespace xgrad {
@@ -121,8 +122,11 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
 // linear, y = x Wᵀ + b (fused for measured speed: the bias is gemm's C with beta = 1, so no
 // broadcast add node, no output-sized temporary, and no sum_to in backward):
 //   grad_x = grad_y W,   grad_W = grad_yᵀ x,   grad_b = sum(grad_y, axis 0)
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-    const char* op = "linear";
+// With an activation, y = h(x Wᵀ + b), the same with δ = grad_y ⊙ h'(x Wᵀ + b) for grad_y.
+namespace {
+
+// Throws unless x (N, in) or (in,), W (out, in) and b (out,) fit; `op` names the caller.
+void check_linear(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias) {
     detail::check_defined(op, x);
     detail::check_defined(op, weight);
     detail::check_defined(op, bias);
@@ -132,12 +136,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                     x.shape()[x.dim() - 1] == weight.shape()[1] &&
                     bias.shape()[0] == weight.shape()[0];
     if (!ok) {
-        throw shape_error("linear: input " + shape_str(x.shape()) + ", weight " +
+        throw shape_error(std::string(op) + ": input " + shape_str(x.shape()) + ", weight " +
                           shape_str(weight.shape()) + " and bias " + shape_str(bias.shape()) +
                           " do not fit (N, in) or (in,), (out, in), (out,)");
     }
-    if (x.dim() == 1) return reshape(linear(reshape(x, {1, x.shape()[0]}), weight, bias), {bias.shape()[0]});
-    Tensor out = visit(x, [&](const auto& array_x) {
+}
+
+// x Wᵀ + b for a 2-D x into a fresh array, then `h` applied to each element in place.
+template <class H>
+Tensor affine(const Tensor& x, const Tensor& weight, const Tensor& bias, H&& h) {
+    return visit(x, [&](const auto& array_x) {
         using T = detail::value_type_of<decltype(array_x)>;
         const auto& array_w = weight.value<T>();
         const auto& array_b = bias.value<T>();
@@ -148,25 +156,68 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
             std::copy(array_b.data(), array_b.data() + outs, y->data() + r * outs);
         }
         if (rows > 0 && in > 0) xt::blas::gemm(array_x, array_w, *y, false, true, T(1), T(1));
+        T* __restrict values = y->data();
+        for (std::size_t i = 0, size = y->size(); i < size; ++i) values[i] = h(values[i]);
         return result;
     });
-    return record_op("linear", std::move(out), {x, weight, bias}, {x, weight}, [](const BackwardContext& ctx) {
-        const Tensor& g = ctx.grad_out;
-        Grads grads(3);
-        if (!grad_enabled()) {  // unrecorded: gemm and a column sum on the saved arrays
-            visit(g, [&](const auto& array_g) {
-                using T = detail::value_type_of<decltype(array_g)>;
-                if (ctx.needs_grad(0)) grads[0] = gemm_arrays(array_g, ctx.saved_value<T>(1), false, false);
-                if (ctx.needs_grad(1)) grads[1] = gemm_arrays(array_g, ctx.saved_value<T>(0), true, false);
-                if (ctx.needs_grad(2)) grads[2] = detail::sum_leading_axes(array_g, {array_g.shape()[1]});
-            });
-            return grads;
-        }
-        if (ctx.needs_grad(0)) grads[0] = matmul(g, ctx.saved(1));
-        if (ctx.needs_grad(1)) grads[1] = matmul(g, ctx.saved(0), true, false);
-        if (ctx.needs_grad(2)) grads[2] = sum(g, {0});
+}
+
+// linear's input gradients from δ (grad_y itself without an activation); x and W are saved
+// values 0 and 1.
+Grads affine_grads(const BackwardContext& ctx, const Tensor& delta) {
+    Grads grads(3);
+    if (!grad_enabled()) {  // unrecorded: gemm and a column sum on the saved arrays
+        visit(delta, [&](const auto& array_d) {
+            using T = detail::value_type_of<decltype(array_d)>;
+            if (ctx.needs_grad(0)) grads[0] = gemm_arrays(array_d, ctx.saved_value<T>(1), false, false);
+            if (ctx.needs_grad(1)) grads[1] = gemm_arrays(array_d, ctx.saved_value<T>(0), true, false);
+            if (ctx.needs_grad(2)) grads[2] = detail::sum_leading_axes(array_d, {array_d.shape()[1]});
+        });
         return grads;
+    }
+    if (ctx.needs_grad(0)) grads[0] = matmul(delta, ctx.saved(1));
+    if (ctx.needs_grad(1)) grads[1] = matmul(delta, ctx.saved(0), true, false);
+    if (ctx.needs_grad(2)) grads[2] = sum(delta, {0});
+    return grads;
+}
+
+// h(x Wᵀ + b) as one node named `name`; the output is saved (value 2) for h'.
+template <class Activation, std::size_t N>
+Tensor linear_activated(const char (&name)[N], const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    check_linear(name, x, weight, bias);
+    if (x.dim() == 1) {
+        return reshape(linear_activated<Activation>(name, reshape(x, {1, x.shape()[0]}), weight, bias),
+                       {bias.shape()[0]});
+    }
+    Tensor out = affine(x, weight, bias, detail::forward_of<Activation>);
+    return record_op(name, std::move(out), {x, weight, bias}, {x, weight, out}, [](const BackwardContext& ctx) {
+        if (!grad_enabled()) {  // δ over grad_out's own array when nothing else sees it
+            return affine_grads(ctx, detail::zip_saved_last_use(ctx.grad_out, ctx, 2, detail::backward_of<Activation>));
+        }
+        return affine_grads(ctx, Activation::recorded_backward(ctx.grad_out, ctx.saved(2)));
     });
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    check_linear("linear", x, weight, bias);
+    if (x.dim() == 1) return reshape(linear(reshape(x, {1, x.shape()[0]}), weight, bias), {bias.shape()[0]});
+    Tensor out = affine(x, weight, bias, [](auto v) { return v; });
+    return record_op("linear", std::move(out), {x, weight, bias}, {x, weight}, [](const BackwardContext& ctx) {
+        return affine_grads(ctx, ctx.grad_out);
+    });
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Nonlinearity activation) {
+    switch (activation) {
+        case Nonlinearity::identity: return linear(x, weight, bias);
+        case Nonlinearity::relu: return linear_activated<detail::ReluActivation>("linear_relu", x, weight, bias);
+        case Nonlinearity::tanh: return linear_activated<detail::TanhActivation>("linear_tanh", x, weight, bias);
+        case Nonlinearity::sigmoid:
+            return linear_activated<detail::SigmoidActivation>("linear_sigmoid", x, weight, bias);
+    }
+    throw value_error("linear: unknown activation " + std::to_string(static_cast<int>(activation)));
 }
 
 // transpose: grad_x = transpose(grad_out, inverse permutation)

@@ -8,6 +8,7 @@
 #include "../grad_mode.hpp"
 #include "../node.hpp"
 #include "../ops.hpp"
+#include "activation_kernels.hpp"
 #include "kernel.hpp"
 
 namespace xgrad {
@@ -103,64 +104,39 @@ Tensor cos(const Tensor& x) {
     });
 }
 
-// tanh: grad_x = grad_out * (1 - out^2)
+// tanh, sigmoid, relu: grad_x from the output (activation_kernels.hpp, shared with linear's
+// fused forms).
 namespace {
-const auto hyperbolic_tangent = [](auto v) { return std::tanh(v); };
-Tensor record_tanh(Tensor&& out, const Tensor& x) {
-    return record_op("tanh", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
-        if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
-            return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto out) {
-                return g * (decltype(out)(1) - out * out);
-            })};
+template <class Activation, std::size_t N>
+Tensor record_activation(const char (&name)[N], Tensor&& out, const Tensor& x) {
+    return record_op(name, std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
+        if (!grad_enabled()) {  // unrecorded: one pass instead of several tensors
+            return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, detail::backward_of<Activation>)};
         }
-        const Tensor y = ctx.saved(0);
-        return Grads{ctx.grad_out * (1.0 - y * y)};
+        return Grads{Activation::recorded_backward(ctx.grad_out, ctx.saved(0))};
     });
 }
+Tensor record_tanh(Tensor&& out, const Tensor& x) {
+    return record_activation<detail::TanhActivation>("tanh", std::move(out), x);
+}
+Tensor record_sigmoid(Tensor&& out, const Tensor& x) {
+    return record_activation<detail::SigmoidActivation>("sigmoid", std::move(out), x);
+}
+Tensor record_relu(Tensor&& out, const Tensor& x) {
+    return record_activation<detail::ReluActivation>("relu", std::move(out), x);
+}
+constexpr auto hyperbolic_tangent = detail::forward_of<detail::TanhActivation>;
+constexpr auto logistic = detail::forward_of<detail::SigmoidActivation>;
+constexpr auto positive_part = detail::forward_of<detail::ReluActivation>;
 }  // namespace
 Tensor tanh(const Tensor& x) { return record_tanh(map_elements("tanh", x, hyperbolic_tangent), x); }
 Tensor tanh(Tensor&& x) {
     return map_elements_reusing("tanh", std::move(x), hyperbolic_tangent, record_tanh);
 }
-
-// sigmoid: grad_x = grad_out * out * (1 - out)
-// 1 / (1 + exp(-x)) never overflows to NaN: exp(-x) = inf gives exactly 0.
-namespace {
-const auto logistic = [](auto v) {
-    return decltype(v)(1) / (decltype(v)(1) + std::exp(-v));
-};
-Tensor record_sigmoid(Tensor&& out, const Tensor& x) {
-    return record_op("sigmoid", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
-        if (!grad_enabled()) {  // unrecorded: one pass instead of four tensors
-            return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto out) {
-                return g * out * (decltype(out)(1) - out);
-            })};
-        }
-        const Tensor y = ctx.saved(0);
-        return Grads{ctx.grad_out * y * (1.0 - y)};
-    });
-}
-}  // namespace
 Tensor sigmoid(const Tensor& x) { return record_sigmoid(map_elements("sigmoid", x, logistic), x); }
 Tensor sigmoid(Tensor&& x) {
     return map_elements_reusing("sigmoid", std::move(x), logistic, record_sigmoid);
 }
-
-// relu: grad_x = where(out > 0, grad_out, 0)
-namespace {
-const auto positive_part = [](auto v) { return v > decltype(v)(0) ? v : decltype(v)(0); };
-Tensor record_relu(Tensor&& out, const Tensor& x) {
-    return record_op("relu", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
-        if (!grad_enabled()) {  // unrecorded: one selecting pass, no mask array
-            return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto y) {
-                return y > decltype(y)(0) ? g : decltype(y)(0);
-            })};
-        }
-        const auto positive = detail::mask_of(ctx.saved(0), [](const auto& a) { return a > 0; });
-        return Grads{xgrad::where(positive, ctx.grad_out, detail::scalar_like(ctx.grad_out, 0.0))};
-    });
-}
-}  // namespace
 Tensor relu(const Tensor& x) { return record_relu(map_elements("relu", x, positive_part), x); }
 Tensor relu(Tensor&& x) {
     return map_elements_reusing("relu", std::move(x), positive_part, record_relu);

@@ -178,6 +178,8 @@ TEST_CASE("second derivatives of linear algebra, shape ops and reductions") {
     check_hessian([](const auto& x) { return sum(tanh(matmul(x[0], x[1]))); }, {a, v});
     const Tensor w = variable({4, 3}, 10), c = variable({4}, 11);
     check_hessian([](const auto& x) { return sum(tanh(linear(x[0], x[1], x[2]))); }, {a, w, c});
+    check_hessian([](const auto& x) { return sum(linear(x[0], x[1], x[2], Nonlinearity::tanh)); }, {a, w, c});
+    check_hessian([](const auto& x) { return sum(linear(x[0], x[1], x[2], Nonlinearity::sigmoid)); }, {a, w, c});
     check_hessian([](const auto& x) { return sum(pow(transpose(x[0]) * x[1], 3.0)); }, {a, b});
     check_hessian([](const auto& x) { return sum(pow(reshape(x[0], {3, 2}) + x[1], 3.0)); },
                   {a, b});
@@ -290,6 +292,9 @@ TEST_CASE("unrecorded fast paths of backward rules equal the recorded rules") {
         {[](const auto& x) { return matmul(x[0], x[1], true, false); }, {at_, b}},
         {[](const auto& x) { return matmul(x[0], x[1], true, true); }, {at_, bt}},
         {[](const auto& x) { return linear(x[0], x[1], x[2]); }, {a, w, c}},
+        {[](const auto& x) { return linear(x[0], x[1], x[2], Nonlinearity::tanh); }, {a, w, c}},
+        {[](const auto& x) { return linear(x[0], x[1], x[2], Nonlinearity::sigmoid); }, {a, w, c}},
+        {[](const auto& x) { return linear(x[0], x[1], x[2], Nonlinearity::relu); }, {a, w, c}},
         {[](const auto& x) { return squared_error(x[0], x[1], 0.5); }, {p, t}},
         {[](const auto& x) { return x[0] * x[1]; }, {p, t}},
         {[](const auto& x) { return x[0] * x[1]; }, {p, s}},  // broadcast: the general path

@@ -20,7 +20,7 @@ constexpr double kink_margin = 1e-2;  // distance from a kink, far beyond the di
 // Operands beyond this go through tanh first: products of large values (cos(x * 1e3), say)
 // curve too fast for finite differences to be accurate.
 constexpr double operand_limit = 6.0;
-constexpr int op_count = 38;          // the switch in try_step, one case per catalogue op
+constexpr int op_count = 41;          // the switch in try_step, one case per catalogue op
 
 const xt::xarray<double>& values_of(const Tensor& x) { return x.value<double>(); }
 
@@ -365,6 +365,23 @@ bool RandomGraph::try_step(int choice) {
             const int w = add_leaf({out, in}), b = add_leaf({out});
             add_op("linear", "linear(" + va + ", " + name(w) + ", " + name(b) + ")", {a, w, b},
                    [](const Operands& o) { return linear(o[0], o[1], o[2]); });
+            return true;
+        }
+        case 38:
+        case 39:
+        case 40: {  // linear with its activation fused; relu's kink avoided by a shifted bias
+            if (shape.empty() || shape.size() > 2) return false;
+            const std::size_t in = shape.back(), out = uniform(1, 3);
+            const int w = add_leaf({out, in}), b = add_leaf({out});
+            static const char* const names[] = {"linear_relu", "linear_tanh", "linear_sigmoid"};
+            static const Nonlinearity kinds[] = {Nonlinearity::relu, Nonlinearity::tanh, Nonlinearity::sigmoid};
+            const Nonlinearity kind = kinds[choice - 38];
+            if (kind == Nonlinearity::relu) {
+                const Tensor pre = linear(x, values_[w].value, values_[b].value);
+                if (!clear_of(pre, 0.0)) return false;
+            }
+            add_op(names[choice - 38], std::string(names[choice - 38]) + "(" + va + ", " + name(w) + ", " + name(b) + ")",
+                   {a, w, b}, [kind](const Operands& o) { return linear(o[0], o[1], o[2], kind); });
             return true;
         }
     }
