@@ -35,6 +35,37 @@ TEST_CASE("MLP forward in float32 and float64, batch and single sample") {
     }
 }
 
+TEST_CASE("MLP fuses each Linear with its activation: the values and gradients of the layers") {
+    for (Activation hidden : {Activation::relu, Activation::tanh, Activation::sigmoid,
+                              Activation::leaky_relu, Activation::identity}) {
+        for (bool bias : {true, false}) {
+            INFO(activation_name(hidden) << (bias ? " with" : " without") << " bias");
+            MLP net({3, 4, 2}, {hidden, Activation::sigmoid, 5, Dtype::float64, bias});
+            Generator generator(6);
+            const Tensor batch = randn({5, 3}, generator, Dtype::float64);
+            const Tensor out = net(batch);
+            const bool fused = bias && hidden != Activation::leaky_relu;
+            CHECK(std::string(out.node()->name()) == (bias ? "linear_sigmoid" : "sigmoid"));
+            if (fused && hidden != Activation::identity) {
+                CHECK(std::string(out.node()->inputs()[0]->name()) == "linear_" + activation_name(hidden));
+            }
+            sum(out * out).backward();
+            std::vector<xt::xarray<double>> grads;
+            for (Tensor& p : net.parameters()) {
+                grads.push_back(p.grad().value<double>());
+                p.set_grad(Tensor());
+            }
+            // The same layers one module at a time (Linear::forward alone is never fused).
+            const Tensor h = make_activation(hidden)->forward(net.linear(0).forward(batch));
+            const Tensor reference = make_activation(Activation::sigmoid)->forward(net.linear(1).forward(h));
+            CHECK(out.value<double>() == reference.value<double>());
+            sum(reference * reference).backward();
+            const auto params = net.parameters();
+            for (std::size_t i = 0; i < params.size(); ++i) CHECK(params[i].grad().value<double>() == grads[i]);
+        }
+    }
+}
+
 TEST_CASE("the same seed gives bit-identical parameters; another seed does not") {
     MLP a({5, 6, 2}, {Activation::relu, Activation::identity, 42});
     MLP b({5, 6, 2}, {Activation::relu, Activation::identity, 42});
