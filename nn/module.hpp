@@ -30,7 +30,7 @@ public:
     /// left as it was. By default, forward(input).
     /// A class that overrides both must be final, or mark both final: a subclass that
     /// overrode only forward would not be called on temporaries. The nn classes that
-    /// override it (ReLU, Tanh, Sigmoid, Sequential, MLP) do.
+    /// override it (ReLU, Tanh, Sigmoid, Sequential) do.
     virtual Tensor forward_consuming(Tensor&& input) { return forward(input); }
     Tensor operator()(const Tensor& input) { return forward(input); }
     Tensor operator()(Tensor&& input) { return forward_consuming(std::move(input)); }

@@ -54,7 +54,7 @@ TEST_CASE("a fused activation gives the values and gradients of the two ops, bit
     }
 }
 
-TEST_CASE("a fused activation records one node and skips the gradients no one needs") {
+TEST_CASE("a fused activation records one node; an input that needs no gradient gets none") {
     const Tensor x = variable({2, 3}, 5).detach(), w = variable({4, 3}, 6), b = variable({4}, 7);
     const std::int64_t before = Node::live_count();
     {
@@ -80,6 +80,14 @@ TEST_CASE("a fused activation differentiates twice (create_graph)") {
         const Tensor hw_unfused = grad({sum(gx_unfused * gx_unfused)}, {w})[0];
         CHECK(values(hw) == values(hw_unfused));
     }
+}
+
+TEST_CASE("under anomaly mode a NaN before the activation is caught at linear") {
+    const Tensor x = variable({2, 3}, 16), b = variable({4}, 17);
+    Tensor w = variable({4, 3}, 18);
+    w.mutable_value<double>()(0, 0) = std::nan("");
+    const AnomalyGuard anomaly;
+    CHECK_THROWS_AS(linear(x, w, b, Nonlinearity::relu), anomaly_error);  // relu(NaN) would read 0
 }
 
 TEST_CASE("a fused activation rejects what linear rejects, naming itself and the shapes") {

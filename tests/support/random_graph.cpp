@@ -369,7 +369,7 @@ bool RandomGraph::try_step(int choice) {
         }
         case 38:
         case 39:
-        case 40: {  // linear with its activation fused; relu's kink avoided by a shifted bias
+        case 40: {  // linear with its activation fused; a draw near relu's kink is rejected
             if (shape.empty() || shape.size() > 2) return false;
             const std::size_t in = shape.back(), out = uniform(1, 3);
             const int w = add_leaf({out, in}), b = add_leaf({out});
