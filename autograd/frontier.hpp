@@ -18,6 +18,9 @@ namespace detail {
 // depth, except that the deepest entry stays out of it, in `next`, while no heap entry is
 // deeper. On a chain each node is discovered deeper than all that wait and runs next, so it
 // goes through `next` with no heap operation (they were a tenth of the sweep's instructions).
+// Nodes of depth 0 (leaves: a recorded node has an input that requires grad, so it is deeper)
+// wait in a plain list and run last, in any order: no path joins two of them, and every other
+// node is deeper. An MLP's parameters are most of its graph's nodes.
 class Frontier {
 public:
     struct Entry {
@@ -31,10 +34,14 @@ public:
         bool operator<(const Entry& other) const { return depth < other.depth; }
     };
 
-    bool empty() const { return !has_next_ && heap_.empty(); }
+    bool empty() const { return !has_next_ && heap_.empty() && leaves_.empty(); }
 
     /// Adds `node`, reached along `edge`; `own`: the entry holds a copy of the edge.
     void push(std::uint64_t depth, Node* node, const std::shared_ptr<Node>* edge, bool own) {
+        if (depth == 0) {
+            place(leaves_.emplace_back(), depth, node, edge, own);
+            return;
+        }
         if (!has_next_ && (heap_.empty() || depth >= heap_[0].depth)) {
             place(next_, depth, node, edge, own);
             has_next_ = true;
@@ -58,6 +65,11 @@ public:
             has_next_ = false;
             return std::move(next_);
         }
+        if (heap_.empty()) {
+            Entry entry = std::move(leaves_.back());
+            leaves_.pop_back();
+            return entry;
+        }
         std::pop_heap(heap_.begin(), heap_.end());
         Entry entry = std::move(heap_.back());
         heap_.pop_back();
@@ -69,6 +81,7 @@ public:
     void for_each(F&& f) const {
         if (has_next_) f(*next_.node);
         for (const Entry& entry : heap_) f(*entry.node);
+        for (const Entry& entry : leaves_) f(*entry.node);
     }
 
 private:
@@ -97,6 +110,7 @@ private:
     }
 
     SmallVector<Entry, 32> heap_;  // as wide as most graphs get: no allocation
+    SmallVector<Entry, 16> leaves_;  // depth 0, run last
     Entry next_{};
     bool has_next_ = false;
 };

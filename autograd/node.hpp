@@ -83,7 +83,7 @@ using BackwardFn = std::function<Grads(const BackwardContext&)>;
 struct SavedTensor {
     static constexpr int output = -1;  ///< the node's own output
     static constexpr int constant = -2;  ///< not connected to the graph
-    std::shared_ptr<Storage> storage;
+    StoragePtr storage;
     std::uint64_t version = 0;
     int input_index = constant;  ///< which input it is, or output / constant
 };

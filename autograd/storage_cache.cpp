@@ -18,25 +18,24 @@ namespace xgrad::detail {
 // (1, 2) activation and back, and recomputing and resizing the strides cost an op on W0 a
 // fifth of a tensor's creation). Ranks above `cached_rank` are not cached. The lists are bounded
 // by `cached_storage_bytes`; beyond that, and after thread exit, storages are deleted. Like
-// the block pools, the cache is off under AddressSanitizer.
+// the block pools, the cache is off under AddressSanitizer. A cached Storage carries its list
+// (element count) and its link on the list itself (Note [Storage handles] in storage.hpp).
+
+// What the cache reads and writes of a Storage's private fields.
+struct StorageCacheAccess {
+    static std::uint32_t& elements(Storage& storage) { return storage.cached_elements_; }
+    static Storage*& next(Storage& storage) { return storage.next_cached_; }
+};
+
 namespace {
 
 constexpr std::size_t cached_elements = 64;
 constexpr std::size_t cached_rank = 4;
 constexpr std::size_t cached_storage_bytes = std::size_t(128) << 20;
 
-struct CachedStorage {
-    template <class T>
-    CachedStorage(std::in_place_type_t<T> type, const Shape& shape, std::size_t elements)
-        : storage(type, shape), elements(elements) {}
-    Storage storage;
-    std::size_t elements;  ///< the list it belongs to; resized since (mutable_value), it is deleted
-    CachedStorage* next = nullptr;
-};
-
 // Trivially destructible (usable while other thread_local objects are destroyed).
 struct StorageLists {
-    CachedStorage* head[2][cached_rank + 1][cached_elements + 1];  ///< [dtype][rank][elements]
+    Storage* head[2][cached_rank + 1][cached_elements + 1];  ///< [dtype][rank][elements]
     std::size_t bytes;
     bool draining;  ///< this thread's DrainStorages exists (a plain flag: checked on every free)
     bool closed;
@@ -56,16 +55,16 @@ Extent extent_of(const Storage& storage) {
 }
 
 std::size_t entry_bytes(const Storage& storage, std::size_t elements) {
-    return sizeof(CachedStorage) + elements * (storage.array.index() == 0 ? sizeof(float) : sizeof(double));
+    return sizeof(Storage) + elements * (storage.array.index() == 0 ? sizeof(float) : sizeof(double));
 }
 
 void release_storages() noexcept {
     StorageLists& lists = storage_lists;
     for (auto& by_dtype : lists.head) {
         for (auto& by_rank : by_dtype) {
-            for (CachedStorage*& head : by_rank) {
+            for (Storage*& head : by_rank) {
                 while (head != nullptr) {
-                    CachedStorage* next = head->next;
+                    Storage* next = StorageCacheAccess::next(*head);
                     delete head;
                     head = next;
                 }
@@ -95,56 +94,56 @@ void drain_storages_at_exit() {
     storage_lists.draining = true;
 }
 
-// The shared_ptr deleter of a cacheable Storage: back on the list of its rank now, or deleted.
-struct Recycle {
-    CachedStorage* owner;
-    void operator()(Storage*) const noexcept {
-        StorageLists& lists = storage_lists;
-        const std::size_t elements = owner->elements;
-        const std::size_t bytes = entry_bytes(owner->storage, elements);
-        const auto [now_elements, rank] = extent_of(owner->storage);
-        if (lists.closed || now_elements != elements || rank > cached_rank ||
-            lists.bytes + bytes > cached_storage_bytes) {
-            delete owner;
-            return;
-        }
-        if (!lists.draining) drain_storages_at_exit();
-        CachedStorage*& head = lists.head[owner->storage.array.index()][rank][elements];
-        owner->next = head;
-        head = owner;
-        lists.bytes += bytes;
-    }
-};
-
 }  // namespace
 
+// A cacheable Storage goes back on the list of its rank now; any other is deleted.
+void destroy_storage(Storage* storage) noexcept {
+    StorageLists& lists = storage_lists;
+    const std::size_t elements = StorageCacheAccess::elements(*storage);
+    if (elements == 0) {
+        delete storage;
+        return;
+    }
+    const std::size_t bytes = entry_bytes(*storage, elements);
+    const auto [now_elements, rank] = extent_of(*storage);
+    if (lists.closed || now_elements != elements || rank > cached_rank ||
+        lists.bytes + bytes > cached_storage_bytes) {
+        delete storage;
+        return;
+    }
+    if (!lists.draining) drain_storages_at_exit();
+    Storage*& head = lists.head[storage->array.index()][rank][elements];
+    StorageCacheAccess::next(*storage) = head;
+    head = storage;
+    lists.bytes += bytes;
+}
+
 template <class T>
-void make_storage(const Shape& shape, std::shared_ptr<Storage>& out) {
+void make_storage(const Shape& shape, StoragePtr& out) {
     std::size_t elements = 1;
     for (std::size_t extent : shape) elements *= extent;
-    if (!pools_enabled || elements > cached_elements || shape.size() > cached_rank) {
-        out = make_pooled<Storage>(std::in_place_type<T>, shape);
+    if (!pools_enabled || elements > cached_elements || elements == 0 || shape.size() > cached_rank) {
+        out = StoragePtr::adopt(new Storage(std::in_place_type<T>, shape));
         return;
     }
     StorageLists& lists = storage_lists;
-    CachedStorage*& head = lists.head[std::is_same_v<T, float> ? 0 : 1][shape.size()][elements];
-    CachedStorage* entry = head;
-    if (entry != nullptr) {
-        head = entry->next;
-        lists.bytes -= entry_bytes(entry->storage, elements);
-        entry->storage.version = 0;
-        auto& array = std::get<xt::xarray<T>>(entry->storage.array);
+    Storage*& head = lists.head[std::is_same_v<T, float> ? 0 : 1][shape.size()][elements];
+    Storage* storage = head;
+    if (storage != nullptr) {
+        head = StorageCacheAccess::next(*storage);
+        lists.bytes -= entry_bytes(*storage, elements);
+        storage->version = 0;
+        auto& array = std::get<xt::xarray<T>>(storage->array);
         if (!same_shape(array.shape(), shape)) array.resize(shape);
     } else {
         if (!lists.draining) drain_storages_at_exit();
-        entry = new CachedStorage(std::in_place_type<T>, shape, elements);
+        storage = new Storage(std::in_place_type<T>, shape);
+        StorageCacheAccess::elements(*storage) = static_cast<std::uint32_t>(elements);
     }
-    out.reset(&entry->storage, Recycle{entry}, PoolAllocator<Storage>());
+    out = StoragePtr::adopt(storage);
 }
 
-
-
-template void make_storage<float>(const Shape&, std::shared_ptr<Storage>&);
-template void make_storage<double>(const Shape&, std::shared_ptr<Storage>&);
+template void make_storage<float>(const Shape&, StoragePtr&);
+template void make_storage<double>(const Shape&, StoragePtr&);
 
 }  // namespace xgrad::detail

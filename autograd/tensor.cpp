@@ -18,7 +18,7 @@ namespace {
 template <class T>
 std::shared_ptr<TensorImpl> make_impl(xt::xarray<T>&& array) {
     auto impl = detail::make_pooled<TensorImpl>();
-    impl->storage = detail::make_pooled<Storage>(std::move(array));
+    impl->storage = StoragePtr::adopt(new Storage(std::move(array)));
     return impl;
 }
 
@@ -127,7 +127,7 @@ Tensor Tensor::to(Dtype dtype) const {
 
 
 
-Tensor Tensor::alias(std::shared_ptr<Storage> storage, std::shared_ptr<Node> node) {
+Tensor Tensor::alias(StoragePtr storage, std::shared_ptr<Node> node) {
     Tensor tensor;
     tensor.impl_ = detail::make_pooled<TensorImpl>();
     tensor.impl_->storage = std::move(storage);

@@ -12,26 +12,11 @@
 
 #include "dtype.hpp"
 #include "error.hpp"
+#include "storage.hpp"
 
 namespace xgrad {
 
 class Node;
-
-/// The array behind one or more tensors, with a counter bumped on every in-place change.
-struct Storage {
-    Storage() = default;
-    /// Moves `values` in once (no temporary Storage: an xarray move is three shape vectors).
-    template <class T>
-    explicit Storage(xt::xarray<T>&& values, std::uint64_t version = 0)
-        : array(std::in_place_type<xt::xarray<T>>, std::move(values)), version(version) {}
-    /// An array of `shape` built in place, its elements uninitialised.
-    template <class T>
-    Storage(std::in_place_type_t<T>, const Shape& shape)
-        : array(std::in_place_type<xt::xarray<T>>, shape) {}
-
-    std::variant<xt::xarray<float>, xt::xarray<double>> array;
-    std::uint64_t version = 0;
-};
 
 struct TensorImpl;
 class Tensor;
@@ -124,9 +109,9 @@ public:
     /// The graph node that produced this tensor (a leaf node for leaves); null if none.
     const std::shared_ptr<Node>& node() const;
     /// The shared storage (identity and version tracking).
-    const std::shared_ptr<Storage>& storage() const;
+    const StoragePtr& storage() const;
     /// A new handle on `storage` placed at graph position `node` (used by saved values).
-    static Tensor alias(std::shared_ptr<Storage> storage, std::shared_ptr<Node> node);
+    static Tensor alias(StoragePtr storage, std::shared_ptr<Node> node);
     /// Records that this tensor is the output of `node`. Internal to op recording. By
     /// reference: a handle passed by value is written as two words just before the call and
     /// read back as one, a store-forwarding stall (perf: 3.0% of a W0 step's samples, 0.6% since).
@@ -145,7 +130,7 @@ private:
 };
 
 struct TensorImpl {
-    std::shared_ptr<Storage> storage;
+    StoragePtr storage;
     std::shared_ptr<Node> node;
     Tensor grad;
 };
@@ -208,7 +193,7 @@ inline const Shape& Tensor::shape() const {
     return std::get<1>(array).shape();
 }
 
-inline const std::shared_ptr<Storage>& Tensor::storage() const { return impl("storage").storage; }
+inline const StoragePtr& Tensor::storage() const { return impl("storage").storage; }
 
 inline std::uint64_t Tensor::version() const { return impl("version").storage->version; }
 
