@@ -133,22 +133,25 @@ Engine::Roots Engine::listed_roots(const char* caller, const std::vector<Tensor>
 // is reassigned, a walk over every node again (on W4's 300,000-node chain, 134 MB that left
 // the cache long before: ~50 ns a node). A root that is a temporary nothing else shares
 // (`model_loss(...).backward()`, `std::move(loss).backward()`: Tensor::backward() &&) is let
-// go of during the sweep instead: each waiting node is owned by its entry, and once a node's
-// rule has run and that entry is the only owner left (no tensor handle, no consumer that is
-// still alive), no one can see the node again, so it drops its edges and is destroyed as the
-// entry goes, its lines still in cache; an input it held last is then held by its own entry
-// alone. A node a tensor still holds keeps its edges, and the part of the graph below it,
-// as before; so do the nodes of temporaries that live to the end of the statement
-// (`sum(tanh(h)).backward()` holds tanh's handle: only sum's node goes early, while a
-// function that returns the loss leaves nothing behind). A leaf root keeps its node. With
-// retain_graph, create_graph, several roots or grad(), nothing changes. On W4's chain the
-// sweep's own cost fell too (its frees reuse lines it just read): medians of 10 interleaved
-// runs with the library before (OPENBLAS_NUM_THREADS=1), 311 -> 267 ns a node in all, the
-// engine's share (less the twin's arithmetic) 300 -> 256, with no teardown left. An entry
-// owns a copy, not the consumer's edge: a gradient can hold a node past its turn (a rule that
-// turns grad mode on), and the nodes it reached must not depend on that. (A hold inside the
-// node instead, moved along the edges with no reference count changes, made no difference
-// on W0 and cost W4 24 ns a node for its 16 bytes: medians of 8 interleaved runs.)
+// go of during the sweep instead. Each waiting node has a hold (detail::Holds) from the moment
+// the consumer that reached it has run: that consumer's own edge, moved into the hold with no
+// reference count changed, when nothing but the consumer's hold sees the consumer any more (it
+// is then freed, its lines still in cache), else a copy of the edge (the consumer lives on,
+// and may die at any time: a gradient can hold a node past its turn, when a rule turns grad
+// mode on, and the nodes it reached must not depend on that). A node's hold is dropped once
+// its rule has run, which frees it if it was the last owner. A node a tensor still holds
+// keeps its edges, and the part of the graph below it, as before; so do the nodes of
+// temporaries that live to the end of the statement (`sum(tanh(h)).backward()` holds tanh's
+// handle: only sum's node goes early, while a function that returns the loss leaves nothing
+// behind). A leaf root keeps its node. With retain_graph, create_graph, several roots or
+// grad(), nothing changes. On W4's chain the sweep's own cost fell too (its frees reuse lines
+// it just read): medians of 10 interleaved runs with the library before
+// (OPENBLAS_NUM_THREADS=1), 311 -> 267 ns a node in all, the engine's share (less the twin's
+// arithmetic) 300 -> 256, with no teardown left. (Until 2026-12-07 each waiting node's entry
+// owned a copy of its edge from the moment it was reached, an atomic increment and decrement
+// a node: 14 of a W0 step's 59 locked instructions outside BLAS, which the moved holds save
+// for every node freed early. A hold inside the node itself had cost W4 24 ns a node for its
+// 16 bytes; a hold's slot number fits in the Node's padding.)
 std::vector<Tensor> Engine::run(const char* caller, Roots roots,
                                 const std::vector<Tensor>* inputs, bool retain_graph,
                                 bool create_graph, bool allow_unused, bool consume_root) {
@@ -185,6 +188,7 @@ void Engine::seed(Roots roots, Seeds& seeds, bool create_graph) {
 }
 
 void Engine::run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds) {
+    detail::Holds holds;  // Note [Freeing as it goes]; outlives the cleanup below
     detail::Frontier waiting;
     struct Cleanup {  // the nodes still waiting hold pending gradients
         detail::Frontier& waiting;
@@ -192,11 +196,11 @@ void Engine::run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds) {
             waiting.for_each([](Node& node) { node.pending_grad_ = Tensor(); });
         }
     } cleanup{waiting};
-    const auto reach = [&](const std::shared_ptr<Node>& owner) {
-        Node& node = *owner;
+    const auto reach = [&](const std::shared_ptr<Node>& edge) {
+        Node& node = *edge;
         if (node.visit_mark_ == sweep.mark) return;
         discover(node, sweep.mark, true);
-        waiting.push(node.depth_, &node, &owner, sweep.consume_root);
+        waiting.push(node.depth_, &node, &edge);
         // Note [Sweep prefetch]: the node's own inputs run next on a chain; their lines are
         // asked for now and arrive while this node's consumer runs its rule.
         for (const auto& input : node.inputs_) detail::prefetch(input.get());
@@ -204,25 +208,46 @@ void Engine::run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds) {
     };
     for (std::size_t i = 0; i < roots.count; ++i) reach(roots.roots[i].node());
     seed(roots, seeds, sweep.create_graph);
-    if (sweep.consume_root) roots.roots[0].impl_->node.reset();  // its entry holds it now
+    if (sweep.consume_root) holds.take(std::move(roots.roots[0].impl_->node));  // lets go of it
 
     while (!waiting.empty()) {
         const detail::Frontier::Entry entry = waiting.pop();
-        const std::shared_ptr<Node>& owner = entry.owner();
-        Node& node = *owner;
+        Node& node = *entry.node;
         Tensor grad_out = std::move(node.pending_grad_);  // leaves it undefined
-        if (!grad_out.defined()) continue;
-        if (node.is_leaf_) {
-            accumulate_into_leaf(node, std::move(grad_out), sweep.create_graph);
+        if (node.is_leaf_ || !grad_out.defined()) {
+            if (grad_out.defined()) accumulate_into_leaf(node, std::move(grad_out), sweep.create_graph);
+            if (sweep.consume_root) holds.drop(node);
             continue;
         }
         for (const auto& input : node.inputs_) {  // needs_grad() reads their marks
             if (input) reach(input);
         }
-        apply(sweep, owner, grad_out);
-        // Note [Freeing as it goes]: nothing but this entry can reach the node any more.
-        if (sweep.consume_root && owner.use_count() == 1) node.inputs_.clear();
+        if (!sweep.consume_root) {
+            apply(sweep, *entry.edge, grad_out);
+            continue;
+        }
+        apply(sweep, holds.of(node), grad_out);
+        hand_over(holds, node);
     }
+}
+
+// Note [Freeing as it goes]: once `node` has run, each input it reached is held by `holds`
+// until that input has run: the node's own edge, moved, when nothing but its hold sees the
+// node any more (it is then freed, while its lines are in cache), else a copy of the edge.
+void Engine::hand_over(detail::Holds& holds, Node& node) {
+    const bool last = holds.of(node).use_count() == 1;
+    for (auto& input : node.inputs_) {
+        if (input == nullptr) continue;
+        if (holds.holds(*input)) {  // a second edge to the same input
+            if (last) input.reset();
+        } else if (last) {
+            holds.take(std::move(input));
+        } else {
+            holds.copy(input);
+        }
+    }
+    if (last) node.inputs_.clear();
+    holds.drop(node);
 }
 
 std::vector<Tensor> Engine::run_to_inputs(const Sweep& sweep, Roots roots, Seeds& seeds,

@@ -10,6 +10,11 @@
 
 namespace xgrad {
 
+class Node;
+namespace detail {
+class Holds;
+}  // namespace detail
+
 /// Runs backward passes. Tensor::backward() and grad() are its public faces.
 class Engine {
 public:
@@ -55,6 +60,7 @@ private:
     static void discover(Node& node, std::uint64_t mark, bool needed);
     static void seed(Roots roots, Seeds& seeds, bool create_graph);
     static void run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds);
+    static void hand_over(detail::Holds& holds, Node& node);
     static std::vector<Tensor> run_to_inputs(const Sweep& sweep, Roots roots, Seeds& seeds,
                                              const std::vector<Tensor>& inputs,
                                              bool allow_unused);

@@ -6,11 +6,10 @@
 #include <memory>
 #include <utility>
 
+#include "node.hpp"
 #include "small_vector.hpp"
 
 namespace xgrad {
-
-class Node;
 
 namespace detail {
 
@@ -26,38 +25,36 @@ public:
     struct Entry {
         std::uint64_t depth;
         Node* node;
-        const std::shared_ptr<Node>* edge;  ///< a root's or a consumer's edge to it
-        /// Set when the sweep frees the graph as it goes (Note [Freeing as it goes] in
-        /// engine.cpp): then the edge may be gone before the node runs, and this owns it.
-        std::shared_ptr<Node> owned;
-        const std::shared_ptr<Node>& owner() const { return owned ? owned : *edge; }
+        /// A root's or a consumer's edge to it; while the sweep frees the graph as it goes,
+        /// valid only until that consumer has run (then Holds owns the node).
+        const std::shared_ptr<Node>* edge;
         bool operator<(const Entry& other) const { return depth < other.depth; }
     };
 
     bool empty() const { return !has_next_ && heap_.empty() && leaves_.empty(); }
 
-    /// Adds `node`, reached along `edge`; `own`: the entry holds a copy of the edge.
-    void push(std::uint64_t depth, Node* node, const std::shared_ptr<Node>* edge, bool own) {
+    /// Adds `node`, reached along `edge`.
+    void push(std::uint64_t depth, Node* node, const std::shared_ptr<Node>* edge) {
         if (depth == 0) {
-            place(leaves_.emplace_back(), depth, node, edge, own);
+            place(leaves_.emplace_back(), depth, node, edge);
             return;
         }
         if (!has_next_ && (heap_.empty() || depth >= heap_[0].depth)) {
-            place(next_, depth, node, edge, own);
+            place(next_, depth, node, edge);
             has_next_ = true;
             return;
         }
         if (has_next_ && depth > next_.depth) {
             // The new entry is the deepest: it takes `next`, and the old one joins the heap.
-            Entry old = std::move(next_);
-            place(next_, depth, node, edge, own);
+            Entry old = next_;
+            place(next_, depth, node, edge);
             const std::size_t hole = make_hole(old.depth);
             heap_[hole] = std::move(old);
             return;
         }
         // std::push_heap would move the entry back out of the slot push_back just wrote (the
         // stall place() avoids): the hole is found first and the entry built there.
-        place(heap_[make_hole(depth)], depth, node, edge, own);
+        place(heap_[make_hole(depth)], depth, node, edge);
     }
 
     Entry pop() {
@@ -98,21 +95,64 @@ private:
         }
         return hole;
     }
-    /// Builds an entry in `slot`, an empty one (moved from, or new). In place: an entry built
-    /// first and then moved in reads back its new handle as one 16-byte load just after it
-    /// was written as two words, a store-forwarding stall (perf: ~1% of a W0 step).
-    static void place(Entry& slot, std::uint64_t depth, Node* node,
-                      const std::shared_ptr<Node>* edge, bool own) {
+    /// Builds an entry in `slot` (an entry built first and then copied in is read back just
+    /// after it was written, a store-forwarding stall: perf, ~1% of a W0 step).
+    static void place(Entry& slot, std::uint64_t depth, Node* node, const std::shared_ptr<Node>* edge) {
         slot.depth = depth;
         slot.node = node;
         slot.edge = edge;
-        if (own) slot.owned = *edge;
     }
 
     SmallVector<Entry, 32> heap_;  // as wide as most graphs get: no allocation
     SmallVector<Entry, 16> leaves_;  // depth 0, run last
     Entry next_{};
     bool has_next_ = false;
+};
+
+/// The owners of the waiting nodes while a backward frees the graph as it goes (Note [Freeing
+/// as it goes] in engine.cpp). Once a consumer has run, each input gets a hold: the consumer's
+/// own edge, moved (no reference count changed) when the consumer is freed, else a copy. A
+/// node's hold is dropped once it has run, which frees it if nothing else holds it.
+class Holds {
+public:
+    Holds() = default;
+    Holds(const Holds&) = delete;
+    Holds& operator=(const Holds&) = delete;
+    /// Lets go of the nodes still held (a backward that threw), marking them unheld first.
+    ~Holds() {
+        for (const auto& slot : slots_) {
+            if (slot) slot->hold_slot_ = -1;
+        }
+    }
+
+    bool holds(const Node& node) const { return node.hold_slot_ >= 0; }
+    /// The hold on `node`, which holds(node).
+    const std::shared_ptr<Node>& of(const Node& node) const { return slots_[node.hold_slot_]; }
+    /// Makes `edge` the hold of its node (not yet held), moving it out of the edge.
+    void take(std::shared_ptr<Node>&& edge) { slot_for(*edge) = std::move(edge); }
+    /// Makes a copy of `edge` the hold of its node (not yet held).
+    void copy(const std::shared_ptr<Node>& edge) { slot_for(*edge) = edge; }
+    /// Drops the hold on `node` (held), which may destroy it.
+    void drop(Node& node) {
+        const int slot = node.hold_slot_;
+        node.hold_slot_ = -1;
+        free_.push_back(slot);
+        slots_[slot].reset();
+    }
+
+private:
+    std::shared_ptr<Node>& slot_for(Node& node) {
+        if (free_.empty()) {
+            node.hold_slot_ = static_cast<int>(slots_.size());
+            return slots_.emplace_back();
+        }
+        node.hold_slot_ = free_.back();
+        free_.pop_back();
+        return slots_[node.hold_slot_];
+    }
+
+    SmallVector<std::shared_ptr<Node>, 8> slots_;  // a chain's stays this short: no allocation
+    SmallVector<int, 8> free_;
 };
 
 }  // namespace detail

@@ -17,6 +17,9 @@
 namespace xgrad {
 
 class Node;
+namespace detail {
+class Holds;
+}  // namespace detail
 
 /// A tensor handed to record_op in a braced list, held by reference: copying a Tensor into an
 /// initializer_list would be an atomic increment and decrement of its handle per element, four
@@ -124,6 +127,7 @@ public:
 private:
     friend class BackwardContext;
     friend class Engine;
+    friend class detail::Holds;
     template <class Name>
     friend Tensor record_node_named(Name&& name, Tensor&& result, const TensorRef* inputs,
                                     std::size_t input_count, const TensorRef* saved,
@@ -139,7 +143,8 @@ private:
     bool is_leaf_ = false;
     bool released_ = false;
     bool needed_ = false;  ///< engine scratch
-    int target_slot_ = -1;  ///< engine scratch
+    int target_slot_ = -1;  ///< engine scratch (grad's inputs)
+    int hold_slot_ = -1;  ///< engine scratch (detail::Holds)
     SmallVector<SavedTensor, 3> saved_;  ///< inline up to linear_<activation>'s x, W, output
     BackwardFn backward_;
     const char* name_;

@@ -75,6 +75,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 /// The activations linear can apply as part of its own node.
 enum class Nonlinearity { identity, relu, tanh, sigmoid };
+/// relu, tanh or sigmoid of x as `activation` says (written over x's array when nothing else
+/// sees it), or x itself for identity: no node of its own.
+Tensor activate(Tensor&& x, Nonlinearity activation);
 /// h(x Wᵀ + b) as one node ("linear_relu", "linear_tanh", "linear_sigmoid"; identity is plain
 /// linear): the same values and gradients as relu(linear(x, W, b)) and so on, bit for bit,
 /// with one node, one output and one gradient fewer. Backward forms δ = grad_out ⊙ h'(x Wᵀ + b)

@@ -40,14 +40,7 @@ Tensor Linear::forward(const Tensor& input) {
 Tensor Linear::forward(const Tensor& input, Nonlinearity activation) {
     check_input(input);
     if (bias_.defined()) return linear(input, weight_, bias_, activation);
-    Tensor y = matmul(input, weight_, false, true);
-    switch (activation) {
-        case Nonlinearity::identity: return y;
-        case Nonlinearity::relu: return relu(std::move(y));
-        case Nonlinearity::tanh: return tanh(std::move(y));
-        case Nonlinearity::sigmoid: return sigmoid(std::move(y));
-    }
-    throw value_error("Linear::forward: unknown activation " + std::to_string(static_cast<int>(activation)));
+    return activate(matmul(input, weight_, false, true), activation);
 }
 
 }  // namespace xgrad::nn

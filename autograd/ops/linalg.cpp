@@ -228,14 +228,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Nonlinearity activation) {
     // Anomaly mode checks each op's result: unfused, a NaN or Inf in x Wᵀ + b is caught at
     // linear, before relu turns NaN into 0 or tanh and sigmoid saturate an Inf.
-    if (anomaly_enabled()) {
-        switch (activation) {
-            case Nonlinearity::identity: return linear(x, weight, bias);
-            case Nonlinearity::relu: return relu(linear(x, weight, bias));
-            case Nonlinearity::tanh: return tanh(linear(x, weight, bias));
-            case Nonlinearity::sigmoid: return sigmoid(linear(x, weight, bias));
-        }
-    }
+    if (anomaly_enabled()) return activate(linear(x, weight, bias), activation);
     switch (activation) {
         case Nonlinearity::identity: return linear(x, weight, bias);
         case Nonlinearity::relu: return linear_activated<detail::ReluActivation>("linear_relu", x, weight, bias);

@@ -142,6 +142,16 @@ Tensor relu(Tensor&& x) {
     return map_elements_reusing("relu", std::move(x), positive_part, record_relu);
 }
 
+Tensor activate(Tensor&& x, Nonlinearity activation) {
+    switch (activation) {
+        case Nonlinearity::identity: return std::move(x);
+        case Nonlinearity::relu: return relu(std::move(x));
+        case Nonlinearity::tanh: return tanh(std::move(x));
+        case Nonlinearity::sigmoid: return sigmoid(std::move(x));
+    }
+    throw value_error("activate: unknown activation " + std::to_string(static_cast<int>(activation)));
+}
+
 // clamp: grad_x = where(low <= x <= high, grad_out, 0)
 Tensor clamp(const Tensor& x, double low, double high) {
     if (!(low <= high)) {

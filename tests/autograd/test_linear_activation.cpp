@@ -101,3 +101,18 @@ TEST_CASE("a fused activation rejects what linear rejects, naming itself and the
     const Tensor fine = linear(x, variable({4, 3}, 15), b, Nonlinearity::sigmoid);  // x still usable
     CHECK(fine.shape() == Shape{2, 4});
 }
+
+TEST_CASE("activate applies the activation it is given, identity as the tensor itself") {
+    for (const Case& c : cases) {
+        INFO(c.node);
+        const Tensor y = variable({2, 3}, 8);
+        const Tensor activated = activate(Tensor(y), c.kind);  // a second handle: not written over
+        CHECK(values(activated) == values(c.unfused(y)));
+        CHECK(activated.node()->name() == std::string(c.node + 7));  // "linear_relu" -> "relu"
+        CHECK(values(y) == values(variable({2, 3}, 8)));
+    }
+    const Tensor y = variable({2}, 9);
+    CHECK(activate(Tensor(y), Nonlinearity::identity).is_same(y));
+    CHECK_THROWS_WITH_AS(activate(Tensor(y), static_cast<Nonlinearity>(7)),
+                         "activate: unknown activation 7", value_error);
+}
