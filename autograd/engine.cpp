@@ -338,7 +338,7 @@ std::vector<Tensor> Engine::run_to_inputs(const Sweep& sweep, Roots roots, Seeds
 
 // Runs the backward rule of `node` on its complete gradient and adds each needed input's share
 // to that input's pending gradient; then frees the saved values unless the graph is retained.
-void Engine::apply(const Sweep& sweep, const std::shared_ptr<Node>& owner, const Tensor& grad_out) {
+void Engine::apply(const Sweep& sweep, const std::shared_ptr<Node>& owner, Tensor& grad_out) {
     Node& node = *owner;
     if (node.released_) {
         throw graph_error(std::string(sweep.caller) + ": the graph through '" + std::string(node.name_) +
@@ -347,7 +347,8 @@ void Engine::apply(const Sweep& sweep, const std::shared_ptr<Node>& owner, const
     }
     GradModeGuard mode(sweep.create_graph);  // for the rule and the sums it feeds
     Grads input_grads = [&] {
-        if (!anomaly_enabled()) return node.backward_(BackwardContext(owner, grad_out));
+        // Read no more after the rule (but by anomaly mode's checks): the rule may take it.
+        if (!anomaly_enabled()) return node.backward_(BackwardContext(owner, grad_out, &grad_out));
         detail::BackwardScope in_backward;  // Note [Anomaly mode]
         return node.backward_(BackwardContext(owner, grad_out));
     }();

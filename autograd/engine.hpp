@@ -64,8 +64,7 @@ private:
     static std::vector<Tensor> run_to_inputs(const Sweep& sweep, Roots roots, Seeds& seeds,
                                              const std::vector<Tensor>& inputs,
                                              bool allow_unused);
-    static void apply(const Sweep& sweep, const std::shared_ptr<Node>& node,
-                      const Tensor& grad_out);
+    static void apply(const Sweep& sweep, const std::shared_ptr<Node>& node, Tensor& grad_out);
     static void accumulate_into_leaf(Node& leaf, Tensor grad, bool create_graph);
     static void add_to_pending(Tensor& pending, Tensor grad, bool create_graph);
 };

@@ -37,9 +37,11 @@ private:
 /// inputs need a gradient (skip the work for the others and return an undefined Tensor).
 class BackwardContext {
 public:
-    /// The context of `node`'s rule (the engine's: it holds the node's owning handle).
-    BackwardContext(const std::shared_ptr<Node>& node, const Tensor& grad_out)
-        : owner_(node), node_(*node), grad_out(grad_out) {}
+    /// The context of `node`'s rule (the engine's: it holds the node's owning handle). With
+    /// `movable` (which must be &grad_out), take_grad_out() may move grad_out out: the caller
+    /// reads it no more once the rule has run.
+    BackwardContext(const std::shared_ptr<Node>& node, const Tensor& grad_out, Tensor* movable = nullptr)
+        : owner_(node), node_(*node), movable_(movable), grad_out(grad_out) {}
     /// Saved value i, placed back in the graph when the backward is itself recorded.
     Tensor saved(std::size_t i) const;
     /// The array of saved value i, with no tensor handle made for it: for a rule that reads
@@ -48,12 +50,18 @@ public:
     template <class T>
     const xt::xarray<T>& saved_value(std::size_t i) const;
     bool needs_grad(std::size_t input) const;
+    /// grad_out as a gradient to return, for a rule that wrote its result over grad_out's
+    /// array (detail::sole_owner(grad_out)): moved out of the engine's hands where it allows
+    /// (no reference count changed), else a copy of the handle. grad_out is not to be read
+    /// after.
+    Tensor take_grad_out() const { return movable_ != nullptr ? std::move(*movable_) : grad_out; }
 
 private:
     /// The storage of saved value i, after checking its version.
     const Storage& checked_saved(std::size_t i) const;
     const std::shared_ptr<Node>& owner_;
     const Node& node_;
+    Tensor* movable_;
 
 public:
     /// Gradient of the loss with respect to this node's output (same shape as the output).

@@ -75,7 +75,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
         const auto times_saved = [&ctx](std::size_t other, bool last_use) {
             if (!grad_enabled()) {
                 const auto times = [](auto g, auto y) { return g * y; };
-                Tensor product = last_use ? detail::zip_saved_last_use(ctx.grad_out, ctx, other, times)
+                Tensor product = last_use ? detail::zip_saved_last_use(ctx, other, times)
                                           : detail::zip_saved(ctx.grad_out, ctx, other, times);
                 if (product.defined()) return product;
             }

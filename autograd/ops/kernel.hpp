@@ -241,20 +241,22 @@ Tensor zip_saved(const Tensor& grad, const BackwardContext& ctx, std::size_t i, 
     });
 }
 
-/// zip_saved for the last use of `grad` in a rule: the result is written over grad's own array
-/// when nothing else can see it (Note [Sole owner]) and anomaly mode, which reads grad_out after
-/// the rule, is off; the rule then hands grad_out itself on.
+/// zip_saved of grad_out for its last use in a rule: the result is written over grad_out's
+/// own array when nothing else can see it (Note [Sole owner]) and anomaly mode, which reads
+/// grad_out after the rule, is off; grad_out itself is then handed on (take_grad_out).
 template <class F>
-Tensor zip_saved_last_use(const Tensor& grad, const BackwardContext& ctx, std::size_t i, F&& f) {
+Tensor zip_saved_last_use(const BackwardContext& ctx, std::size_t i, F&& f) {
+    const Tensor& grad = ctx.grad_out;
     if (!sole_owner(grad) || anomaly_enabled()) return zip_saved(grad, ctx, i, std::forward<F>(f));
-    return std::visit([&](auto& array) {
+    const bool written = std::visit([&](auto& array) {
         const auto& saved = ctx.saved_value<value_type_of<decltype(array)>>(i);
-        if (!same_shape(saved.shape(), array.shape())) return Tensor();
+        if (!same_shape(saved.shape(), array.shape())) return false;
         auto* __restrict values = array.data();
         const auto* __restrict other = saved.data();
         for (std::size_t k = 0, size = array.size(); k < size; ++k) values[k] = f(values[k], other[k]);
-        return grad;
+        return true;
     }, grad.storage()->array);
+    return written ? ctx.take_grad_out() : Tensor();
 }
 
 /// Sums `array` over its leading axes into a fresh array of `out_shape` (the trailing extents,

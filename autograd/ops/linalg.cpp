@@ -208,7 +208,7 @@ Tensor linear_activated(const char (&name)[N], const Tensor& x, const Tensor& we
     Tensor out = affine(x, weight, bias, detail::forward_of<Activation>);
     return record_op(name, std::move(out), {x, weight, bias}, {x, weight, out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // δ over grad_out's own array when nothing else sees it
-            return affine_grads(ctx, detail::zip_saved_last_use(ctx.grad_out, ctx, 2, detail::backward_of<Activation>));
+            return affine_grads(ctx, detail::zip_saved_last_use(ctx, 2, detail::backward_of<Activation>));
         }
         return affine_grads(ctx, Activation::recorded_backward(ctx.grad_out, ctx.saved(2)));
     });

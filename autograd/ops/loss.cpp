@@ -155,6 +155,17 @@ Tensor sigmoid_cross_entropy(const Tensor& logits, const Tensor& targets) {
     });
 }
 
+namespace {
+// squared_error's gradients from grad_p: grad_p itself (moved, not copied: a handle copy is a
+// locked increment and decrement) and -grad_p, each where needed.
+Grads prediction_and_target_grads(const BackwardContext& ctx, Tensor&& grad_p) {
+    Grads grads(2);
+    if (ctx.needs_grad(1)) grads[1] = -grad_p;
+    if (ctx.needs_grad(0)) grads[0] = std::move(grad_p);
+    return grads;
+}
+}  // namespace
+
 // squared_error: out = c sum((p - t)^2); grad_p = 2 c grad_out (p - t), grad_t = -grad_p
 Tensor squared_error(const Tensor& prediction, const Tensor& target, double scale) {
     check_same_shape("squared_error", prediction, "prediction", target, "target");
@@ -174,14 +185,12 @@ Tensor squared_error(const Tensor& prediction, const Tensor& target, double scal
         if (!grad_enabled()) {  // unrecorded: 2 c g (p - t) in one pass
             const double factor = 2.0 * scale * ctx.grad_out.item();
             const auto scaled_difference = [factor](auto x, auto y) { return decltype(x)(factor) * (x - y); };
-            const Tensor scaled = visit(ctx.grad_out, [&](const auto& g) {
+            return prediction_and_target_grads(ctx, visit(ctx.grad_out, [&](const auto& g) {
                 using T = detail::value_type_of<decltype(g)>;
                 return detail::zip_arrays(ctx.saved_value<T>(0), ctx.saved_value<T>(1), scaled_difference);
-            });
-            return Grads{ctx.needs_grad(0) ? scaled : Tensor(), ctx.needs_grad(1) ? -scaled : Tensor()};
+            }));
         }
-        const Tensor scaled = (2.0 * scale) * ctx.grad_out * (ctx.saved(0) - ctx.saved(1));
-        return Grads{ctx.needs_grad(0) ? scaled : Tensor(), ctx.needs_grad(1) ? -scaled : Tensor()};
+        return prediction_and_target_grads(ctx, (2.0 * scale) * ctx.grad_out * (ctx.saved(0) - ctx.saved(1)));
     });
 }
 

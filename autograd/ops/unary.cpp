@@ -46,7 +46,7 @@ const auto exponential = [](auto v) { return std::exp(v); };
 Tensor record_exp(Tensor&& out, const Tensor& x) {
     return record_op("exp", std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: no handle for the saved output
-            return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, [](auto g, auto y) { return g * y; })};
+            return Grads{detail::zip_saved_last_use(ctx, 0, [](auto g, auto y) { return g * y; })};
         }
         return Grads{ctx.grad_out * ctx.saved(0)};
     });
@@ -111,7 +111,7 @@ template <class Activation, std::size_t N>
 Tensor record_activation(const char (&name)[N], Tensor&& out, const Tensor& x) {
     return record_op(name, std::move(out), {x}, {out}, [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // unrecorded: one pass instead of several tensors
-            return Grads{detail::zip_saved_last_use(ctx.grad_out, ctx, 0, detail::backward_of<Activation>)};
+            return Grads{detail::zip_saved_last_use(ctx, 0, detail::backward_of<Activation>)};
         }
         return Grads{Activation::recorded_backward(ctx.grad_out, ctx.saved(0))};
     });
