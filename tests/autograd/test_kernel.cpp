@@ -175,3 +175,45 @@ TEST_CASE("gradients through ops that wrote over their operands equal the const 
     const std::vector<Tensor> plain = grad({sum(tanh(affine))}, {x, w, b});
     for (std::size_t i = 0; i < 3; ++i) CHECK(reused[i].value<double>() == plain[i].value<double>());
 }
+
+namespace {
+// What a probe's rule saw: the storage of the gradient it received, and whether grad_out was
+// still defined after take_grad_out().
+struct Seen {
+    std::vector<const Storage*> storages;
+    std::vector<bool> defined_after_take;
+};
+
+// identity, whose rule hands its gradient on with take_grad_out()
+Tensor probe(const Tensor& x, Seen& seen) {
+    return record_op("probe", x.clone(), {x}, {}, [&seen](const BackwardContext& ctx) {
+        seen.storages.push_back(ctx.grad_out.storage().get());
+        Tensor grad = ctx.take_grad_out();
+        seen.defined_after_take.push_back(ctx.grad_out.defined());
+        return Grads{std::move(grad)};
+    });
+}
+}  // namespace
+
+TEST_CASE("a rule that wrote over grad_out hands on that array, moved out of the engine's hands") {
+    const Tensor x = variable({2, 3}, 11);
+    Seen seen;
+    sum(probe(tanh(probe(x, seen)), seen)).backward();
+    REQUIRE(seen.storages.size() == 2);
+    CHECK(seen.storages[0] == seen.storages[1]);  // tanh's rule wrote δ over the gradient it got
+    CHECK(seen.defined_after_take == std::vector<bool>{false, false});
+    const Tensor expected = 1.0 - tanh(x.detach()) * tanh(x.detach());
+    CHECK(xt::allclose(x.grad().value<double>(), expected.value<double>()));
+}
+
+TEST_CASE("under anomaly mode take_grad_out copies, and no rule writes over grad_out") {
+    const Tensor x = variable({2, 3}, 12);
+    Seen seen;
+    {
+        AnomalyGuard anomaly;
+        sum(probe(tanh(probe(x, seen)), seen)).backward();
+    }
+    REQUIRE(seen.storages.size() == 2);
+    CHECK(seen.storages[0] != seen.storages[1]);
+    CHECK(seen.defined_after_take == std::vector<bool>{true, true});
+}
