@@ -54,7 +54,10 @@ public:
     /// array (detail::sole_owner(grad_out)): moved out of the engine's hands where it allows
     /// (no reference count changed), else a copy of the handle. grad_out is not to be read
     /// after.
-    Tensor take_grad_out() const { return movable_ != nullptr ? std::move(*movable_) : grad_out; }
+    Tensor take_grad_out() const {
+        if (movable_ != nullptr) return std::move(*movable_);  // not `?:`, whose result is a copy
+        return grad_out;
+    }
 
 private:
     /// The storage of saved value i, after checking its version.
