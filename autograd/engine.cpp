@@ -397,17 +397,27 @@ void Engine::add_to_pending(Tensor& pending, Tensor grad, bool create_graph) {
     }, pending.storage()->array);
 }
 
+// Note [Gradient slot] (tensor.hpp): a sum without a graph goes into the slot the node
+// holds, with no TensorImpl locked; a recorded gradient is read and written with it locked.
 void Engine::accumulate_into_leaf(Node& leaf, Tensor grad, bool create_graph) {
-    std::shared_ptr<TensorImpl> impl = leaf.leaf_.lock();
-    if (!impl) return;  // the leaf tensor no longer exists
-    if (impl->grad.defined()) {
-        GradModeGuard mode(create_graph);
-        impl->grad = add(impl->grad, grad);
-        return;
-    }
+    detail::GradSlot& slot = *leaf.grad_slot_;
     // .grad must not share storage with another tensor the user can change in place
     // (add's backward hands one gradient to both of its inputs).
-    impl->grad = (create_graph || detail::sole_owner(grad)) ? std::move(grad) : grad.clone();
+    const auto own = [&] { return (create_graph || detail::sole_owner(grad)) ? std::move(grad) : grad.clone(); };
+    if (!create_graph && !slot.recorded) {
+        if (!slot.grad.defined()) {
+            slot.grad = own();
+        } else {
+            GradModeGuard mode(false);
+            slot.grad = add(slot.grad, grad);
+        }
+        return;
+    }
+    const std::shared_ptr<TensorImpl> impl = slot.owner.lock();
+    if (!impl) return;  // the leaf tensor no longer exists
+    if (!slot.grad.defined()) return detail::store_grad(slot, own());
+    GradModeGuard mode(create_graph);
+    detail::store_grad(slot, add(slot.grad, grad));
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,

@@ -106,10 +106,10 @@ Node::Node(std::string name, const Shape& shape, Dtype dtype)
     name_ = own_name_->c_str();
 }
 
-Node::Node(std::weak_ptr<TensorImpl> leaf, const Shape& shape, Dtype dtype)
+Node::Node(std::shared_ptr<detail::GradSlot> slot, const Shape& shape, Dtype dtype)
     : Node("leaf", shape, dtype) {
     is_leaf_ = true;
-    leaf_ = std::move(leaf);
+    grad_slot_ = std::move(slot);
 }
 
 // Note [Iterative teardown]
@@ -154,6 +154,10 @@ std::int64_t Node::live_count() {
 const Storage& BackwardContext::checked_saved(std::size_t i) const {
     assert(i < node_.saved_.size());
     const SavedTensor& saved = node_.saved_[i];
+    if (!saved.storage) {
+        throw graph_error("backward of '" + std::string(node_.name_) + "': saved value " + std::to_string(i) +
+                          " was not kept (the op saved an undefined tensor in its place)");
+    }
     if (saved.storage->version != saved.version) {
         throw graph_error("backward of '" + std::string(node_.name_) + "': saved value " + std::to_string(i) +
                           " was modified in place after it was saved (version " +
@@ -231,11 +235,22 @@ Tensor record_node_named(Name&& name, Tensor&& result, const TensorRef* inputs,
     }
     node->depth_ = depth;
     node->saved_.reserve(saved_count);
+    // A result nothing else holds (a fresh one, as every built-in op's) is on no other thread:
+    // the saved handle on its storage needs no locked increment.
+    const bool unpublished = detail::sole_owner(result);
     for (std::size_t s = 0; s < saved_count; ++s) {
         const Tensor& value = saved[s].get();
+        if (!value.defined()) {  // nothing kept: saved(s) throws
+            node->saved_.push_back({StoragePtr(), 0, SavedTensor::constant});
+            continue;
+        }
         int index = SavedTensor::constant;
         if (value.storage() == result.storage()) {
             index = SavedTensor::output;
+            if (unpublished && value.storage().use_count() == 1) {
+                node->saved_.push_back({StoragePtr::second_of_unpublished(value.storage()), value.version(), index});
+                continue;
+            }
         } else {
             for (std::size_t i = 0; i < input_count; ++i) {
                 if (value.is_same(inputs[i].get())) index = static_cast<int>(i);

@@ -106,7 +106,8 @@ struct SavedTensor {
 // A tensor owns the node that produced it; a node owns the nodes of its inputs (edges) and
 // the storage of its saved values, never a tensor handle, so nothing owns its consumers or
 // itself. A saved output is kept as storage only and re-attached to the node when unpacked.
-// A leaf tensor owns its leaf node, which points back at it weakly to accumulate .grad.
+// A leaf tensor owns its leaf node, which shares the tensor's gradient slot to accumulate
+// .grad (Note [Gradient slot] in tensor.hpp).
 class Node {
 public:
     /// An operation node named by a string that outlives it (a literal); `inputs[i]` is null
@@ -114,8 +115,8 @@ public:
     Node(const char* static_name, const Shape& shape, Dtype dtype);
     /// The same with a name of its own.
     Node(std::string name, const Shape& shape, Dtype dtype);
-    /// A leaf node that accumulates into `leaf`'s gradient.
-    Node(std::weak_ptr<TensorImpl> leaf, const Shape& shape, Dtype dtype);
+    /// A leaf node that accumulates into a tensor's gradient slot (Note [Gradient slot]).
+    Node(std::shared_ptr<detail::GradSlot> slot, const Shape& shape, Dtype dtype);
     /// Tears the graph down without recursion (Note [Iterative teardown]).
     ~Node();
     Node(const Node&) = delete;
@@ -161,14 +162,16 @@ private:
     const char* name_;
     std::unique_ptr<const std::string> own_name_;  ///< what name_ points to, if not a literal
     Shape shape_;
-    std::weak_ptr<TensorImpl> leaf_;
+    std::shared_ptr<detail::GradSlot> grad_slot_;  ///< a leaf's: where its gradient goes
 
 };
 
 /// Records `result` as the output of operation `name` applied to `inputs`, if grad mode is on
 /// and any input requires grad; otherwise returns `result` untouched. `saved` lists the tensors
 /// backward needs (inputs, the result itself, or constants); `backward` must capture nothing
-/// that owns a tensor. This is how every built-in op is written, and how users add their own.
+/// that owns a tensor. An undefined tensor in `saved` keeps nothing in its place (saved(i)
+/// then throws graph_error): for a value only some inputs' gradients need, as linear keeps W
+/// only when x requires grad. This is how every built-in op is written, and how users add their own.
 /// A result passed as an rvalue (`std::move(out)`) is moved from only once the saved list,
 /// which may name it, has been read; an lvalue result is copied (one handle).
 Tensor record_op(std::string name, Tensor&& result, std::vector<Tensor> inputs,
@@ -207,14 +210,14 @@ Tensor record_node(const char* static_name, Tensor&& result, const TensorRef* in
 // by a backward rule (on a chain of scalars, two tensors fewer per step), and a temporary
 // operand an elementwise op writes its result into. Sole means: one handle on the TensorImpl
 // (no user variable, no second gradient refers to it), one owner of its storage (no detach()ed
-// alias, no node's saved value), no .grad, and not a leaf that requires grad (whose node points
-// back at the TensorImpl to accumulate into it). A recorded result may be sole: its node keeps
-// its inputs' values, not its own unless it saved them, and then the storage is not sole.
+// alias, no node's saved value), and no gradient slot: no .grad, and not a tensor that
+// requires or required grad (whose leaf node writes its .grad: Note [Gradient slot]). A
+// recorded result may be sole: its node keeps its inputs' values, not its own unless it saved
+// them, and then the storage is not sole.
 inline bool detail::sole_owner(const Tensor& tensor) {
     if (!tensor.impl_ || tensor.impl_.use_count() != 1) return false;
     const TensorImpl& impl = *tensor.impl_;
-    return impl.storage.use_count() == 1 && !impl.grad.defined() &&
-           (impl.node == nullptr || !impl.node->is_leaf());
+    return impl.storage.use_count() == 1 && impl.slot == nullptr;
 }
 
 namespace detail {

@@ -2,6 +2,7 @@
 /// Storage: the array behind one or more tensors, and StoragePtr, the counted handle on it.
 
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 #include <utility>
 #include <variant>
@@ -71,6 +72,16 @@ public:
         StoragePtr handle;
         handle.storage_ = storage;
         storage->use_count_.store(1, std::memory_order_relaxed);
+        return handle;
+    }
+    /// A second handle on the storage of `only`, its one handle, which no other thread can
+    /// reach yet (the result of an op being recorded): the count is stored, not incremented
+    /// with a locked instruction.
+    static StoragePtr second_of_unpublished(const StoragePtr& only) noexcept {
+        StoragePtr handle;
+        handle.storage_ = only.storage_;
+        assert(only.use_count() == 1);
+        handle.storage_->use_count_.store(2, std::memory_order_relaxed);
         return handle;
     }
     StoragePtr(const StoragePtr& other) noexcept : storage_(other.storage_) {

@@ -74,7 +74,8 @@ Tensor& Tensor::set_requires_grad(bool requires) {
                           std::string(self.node->name()) + "' (use detach() for a leaf copy)");
     }
     if (requires && !self.node) {
-        self.node = detail::make_pooled<Node>(std::weak_ptr<TensorImpl>(impl_), shape(), dtype());
+        detail::grad_slot(impl_);
+        self.node = detail::make_pooled<Node>(self.slot, shape(), dtype());
     } else if (!requires) {
         self.node.reset();
     }
@@ -90,18 +91,28 @@ void Tensor::set_grad(Tensor grad) {
                           shape_str(grad.shape()) + " does not match tensor " +
                           dtype_name(dtype()) + shape_str(shape()));
     }
-    self.grad = std::move(grad);
+    if (!grad.defined() && !self.slot) return;
+    detail::store_grad(detail::grad_slot(impl_), std::move(grad));
 }
 
 void Tensor::zero_grad() {
     auto& self = impl("zero_grad");
-    if (!self.grad.defined()) return;
-    if (self.grad.requires_grad()) {  // a recorded gradient (create_graph): drop its graph
-        self.grad = zeros_like(self.grad);
+    const Tensor& gradient = grad();
+    if (!gradient.defined()) return;
+    if (gradient.requires_grad()) {  // a recorded gradient (create_graph): drop its graph
+        detail::store_grad(*self.slot, zeros_like(gradient));
         return;
     }
-    std::visit([](auto& array) { array.fill(0); }, self.grad.storage()->array);
-    ++self.grad.storage()->version;
+    std::visit([](auto& array) { array.fill(0); }, gradient.storage()->array);
+    ++gradient.storage()->version;
+}
+
+detail::GradSlot& detail::grad_slot(const std::shared_ptr<TensorImpl>& impl) {
+    if (!impl->slot) {
+        impl->slot = std::make_shared<GradSlot>();
+        impl->slot->owner = impl;
+    }
+    return *impl->slot;
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const& {

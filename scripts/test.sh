@@ -21,7 +21,8 @@ valgrind_subset=(autograd/test_tensor autograd/test_ops autograd/test_engine
   nn/test_module nn/test_init nn/test_loss nn/test_optim nn/test_lr_schedule
   nn/test_checkpoint nn/test_npy nn/test_data nn/test_idx nn/test_csv nn/test_fuzz_regressions
   autograd/test_graphviz nn/test_evaluate nn/test_idx_write nn/test_csv_write
-  autograd/test_small_vector autograd/test_memory autograd/test_storage)
+  autograd/test_small_vector autograd/test_memory autograd/test_storage
+  autograd/test_grad_slot autograd/test_node)
 logs=()
 status=0
 

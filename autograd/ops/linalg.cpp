@@ -178,8 +178,15 @@ Tensor affine(const Tensor& x, const Tensor& weight, const Tensor& bias, H&& h) 
     });
 }
 
+// What linear saves of x or W: the other's gradient is their product with δ, so x is kept
+// only if W requires grad and W only if x does (the first layer of an MLP keeps no W: no
+// handle copied and released a step).
+const Tensor& kept_for(const Tensor& value, const Tensor& other) {
+    return other.requires_grad() ? value : detail::no_tensor;
+}
+
 // linear's input gradients from δ (grad_y itself without an activation); x and W are saved
-// values 0 and 1.
+// values 0 and 1, each kept only where the other input's gradient needs it.
 Grads affine_grads(const BackwardContext& ctx, const Tensor& delta) {
     Grads grads(3);
     if (!grad_enabled()) {  // unrecorded: gemm and a column sum on the saved arrays
@@ -206,7 +213,8 @@ Tensor linear_activated(const char (&name)[N], const Tensor& x, const Tensor& we
                        {bias.shape()[0]});
     }
     Tensor out = affine(x, weight, bias, detail::forward_of<Activation>);
-    return record_op(name, std::move(out), {x, weight, bias}, {x, weight, out}, [](const BackwardContext& ctx) {
+    return record_op(name, std::move(out), {x, weight, bias}, {kept_for(x, weight), kept_for(weight, x), out},
+                     [](const BackwardContext& ctx) {
         if (!grad_enabled()) {  // δ over grad_out's own array when nothing else sees it
             return affine_grads(ctx, detail::zip_saved_last_use(ctx, 2, detail::backward_of<Activation>));
         }
@@ -220,7 +228,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     check_linear("linear", x, weight, bias);
     if (x.dim() == 1) return reshape(linear(reshape(x, {1, x.shape()[0]}), weight, bias), {bias.shape()[0]});
     Tensor out = affine(x, weight, bias, [](auto v) { return v; });
-    return record_op("linear", std::move(out), {x, weight, bias}, {x, weight}, [](const BackwardContext& ctx) {
+    return record_op("linear", std::move(out), {x, weight, bias}, {kept_for(x, weight), kept_for(weight, x)},
+                     [](const BackwardContext& ctx) {
         return affine_grads(ctx, ctx.grad_out);
     });
 }

@@ -116,3 +116,37 @@ TEST_CASE("activate applies the activation it is given, identity as the tensor i
     CHECK_THROWS_WITH_AS(activate(Tensor(y), static_cast<Nonlinearity>(7)),
                          "activate: unknown activation 7", value_error);
 }
+
+TEST_CASE("linear keeps W only when x requires grad, and x only when W does") {
+    Tensor w = variable({4, 3}, 5);
+    const Tensor b = variable({4}, 6);
+    const Tensor data = variable({5, 3}, 7).detach();  // an input batch: no gradient
+    for (const Case& c : cases) {
+        INFO(c.node);
+        // The first layer of a network: its node holds no handle on W, and W still gets its gradient.
+        Tensor y = linear(data, w, b, c.kind);
+        CHECK(w.storage().use_count() == 1);
+        CHECK(data.storage().use_count() == 2);
+        w.set_grad(Tensor());
+        sum(y).backward();
+        CHECK(data.storage().use_count() == 1);  // freed by the backward
+        Tensor w2 = w.clone().set_requires_grad();
+        sum(c.unfused(linear(data, w2, b.detach()))).backward();
+        CHECK(values(w.grad()) == values(w2.grad()));
+
+        // A frozen layer under an input that needs its gradient: x is not kept, W is.
+        const Tensor x = variable({5, 3}, 8);
+        const Tensor frozen = w.detach();
+        y = linear(x, frozen, b.detach(), c.kind);
+        CHECK(x.storage().use_count() == 1);
+        CHECK(frozen.storage().use_count() == 3);  // w, frozen, the node's saved W
+        sum(y).backward();
+        Tensor x2 = x.clone().set_requires_grad();
+        sum(c.unfused(linear(x2, frozen, b.detach()))).backward();
+        CHECK(values(x.grad()) == values(x2.grad()));
+    }
+    // Without an activation, likewise.
+    const Tensor y = linear(data, w, b);
+    CHECK(w.storage().use_count() == 1);
+    CHECK(data.storage().use_count() == 2);
+}
