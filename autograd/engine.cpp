@@ -204,7 +204,9 @@ void Engine::run_by_depth(const Sweep& sweep, Roots roots, Seeds& seeds) {
         // Note [Sweep prefetch]: the node's own inputs run next on a chain; their lines are
         // asked for now and arrive while this node's consumer runs its rule.
         for (const auto& input : node.inputs_) detail::prefetch(input.get());
-        for (const auto& saved : node.saved_) __builtin_prefetch(saved.storage.get());
+        for (const auto& saved : node.saved_) {  // not a value kept empty: a walk for page 0
+            if (saved.storage) __builtin_prefetch(saved.storage.get());
+        }
     };
     for (std::size_t i = 0; i < roots.count; ++i) reach(roots.roots[i].node());
     seed(roots, seeds, sweep.create_graph);
