@@ -15,7 +15,20 @@ namespace xgrad {
 
 namespace {
 
-std::atomic<std::uint64_t> next_visit_mark{1};
+// A sweep's mark must differ from every mark a node it reaches still holds. Each thread takes
+// a range of 2^40 marks from a shared counter once and numbers its sweeps from it: the
+// shared counter's fetch_add was a locked instruction every backward.
+std::atomic<std::uint64_t> next_mark_range{1};  // range 0 would hold mark 0: never visited
+
+std::uint64_t next_visit_mark() {
+    constexpr int range_bits = 40;
+    thread_local std::uint64_t next = 0, end = 0;
+    if (next == end) {
+        next = next_mark_range.fetch_add(1, std::memory_order_relaxed) << range_bits;
+        end = next + (std::uint64_t(1) << range_bits);
+    }
+    return next++;
+}
 
 std::string describe(const Tensor& tensor) {
     return std::string(dtype_name(tensor.dtype())) + shape_str(tensor.shape());
@@ -160,7 +173,7 @@ std::vector<Tensor> Engine::run(const char* caller, Roots roots,
     for (std::size_t i = 0; i < roots.count; ++i) {
         seeds.push_back(seed_for(caller, roots.roots[i], roots.grads ? roots.grads[i] : Tensor()));
     }
-    const Sweep sweep{caller, next_visit_mark.fetch_add(1, std::memory_order_relaxed),
+    const Sweep sweep{caller, next_visit_mark(),
                       retain_graph, create_graph, consume_root && inputs == nullptr};
     if (inputs == nullptr) {
         run_by_depth(sweep, roots, seeds);
