@@ -247,16 +247,14 @@ Tensor record_node_named(Name&& name, Tensor&& result, const TensorRef* inputs,
         int index = SavedTensor::constant;
         if (value.storage() == result.storage()) {
             index = SavedTensor::output;
-            if (unpublished && value.storage().use_count() == 1) {
-                node->saved_.push_back({StoragePtr::second_of_unpublished(value.storage()), value.version(), index});
-                continue;
-            }
         } else {
             for (std::size_t i = 0; i < input_count; ++i) {
                 if (value.is_same(inputs[i].get())) index = static_cast<int>(i);
             }
         }
-        node->saved_.push_back({value.storage(), value.version(), index});
+        const bool private_output = index == SavedTensor::output && unpublished && value.storage().use_count() == 1;
+        node->saved_.push_back({private_output ? StoragePtr::second_of_unpublished(value.storage()) : value.storage(),
+                                value.version(), index});
     }
     node->backward_ = std::move(backward);
     result.attach_node(std::move(node));
